@@ -1,0 +1,66 @@
+/*
+ * config.h: the one libconfig file that configures every service, read with -c FILE.
+ *
+ * Top-level sections: log, store, signers (list), ocspd, tsad, crlgen. A service reads the common sections and its
+ * own; the other services' sections are left to them (config_check() of a service validates only what it uses,
+ * `vactl -n` validates all). Unknown keys and wrong types are errors naming the file and line. Secrets (HSM PIN)
+ * are never in this file: signers name a pin_file or a pin_env.
+ */
+#ifndef VA_CONFIG_H
+#define VA_CONFIG_H
+
+#include <libconfig.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "http.h"
+#include "signer.h"
+
+typedef struct va_config va_config;
+
+/* Parses the file; on a syntax error logs "file:line: message" and returns NULL. Relative paths inside the file
+ * are resolved against the file's directory by config_path(). */
+va_config *config_load(const char *path, int *err);
+void config_free(va_config *cfg);
+/* The underlying libconfig root setting, for the services' own sections. */
+const config_setting_t *config_root(const va_config *cfg);
+/* The file name given to config_load. */
+const char *config_file(const va_config *cfg);
+
+/* Schema checking. Each key a group may hold, with its type (CONFIG_TYPE_INT, _INT64, _FLOAT, _STRING, _BOOL,
+ * _GROUP, _LIST, _ARRAY) and whether it is required. INT accepts INT64 and vice versa. */
+struct config_key {
+	const char *name;
+	int type;
+	int required;
+};
+/* Logs each unknown key, missing required key and wrong type, with file and line; returns the count (0 = ok).
+ * where: a name for messages ("ocspd.http"). group NULL with no required keys is fine. */
+int config_check_keys(const va_config *cfg, const config_setting_t *group, const char *where,
+		      const struct config_key *keys, size_t nkeys);
+
+/* Typed getters on a group; return 1 if present (value set), 0 if absent (value untouched), negative va_err on a
+ * wrong type or range (logged with the line). */
+int config_get_str(const config_setting_t *g, const char *name, char *out, size_t outlen);
+int config_get_int(const config_setting_t *g, const char *name, int64_t min, int64_t max, int64_t *out);
+int config_get_bool(const config_setting_t *g, const char *name, int *out);
+/* A string naming a file: relative values are made relative to the config file's directory. */
+int config_get_path(const va_config *cfg, const config_setting_t *g, const char *name, char *out, size_t outlen);
+
+/* Common sections. Each returns 0 or VA_ERR_CONFIG after logging every problem it found. */
+struct store_conf {
+	char path[4096];          /* LMDB directory */
+	uint64_t map_size;        /* initial map size in bytes; 0 = default */
+};
+int config_read_log(const va_config *cfg);  /* applies log { level = "info"; syslog = false; } */
+int config_read_store(const va_config *cfg, struct store_conf *out);
+/* Reads every entry of the signers list into out (at most max). */
+int config_read_signers(const va_config *cfg, struct signer_conf *out, size_t max, size_t *n);
+/* Reads an "http" group (listen, port, threads, conn_limit, per_ip_limit, timeout, conn_memory, body_max) over
+ * the defaults already in *out. group may be NULL (defaults kept). */
+int config_read_http(const va_config *cfg, const config_setting_t *group, struct http_conf *out);
+/* Finds a signer by name in an array read by config_read_signers; NULL if none. */
+const struct signer_conf *config_find_signer(const struct signer_conf *s, size_t n, const char *name);
+
+#endif

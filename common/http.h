@@ -1,0 +1,101 @@
+/*
+ * http.h: the libmicrohttpd wrapper every service uses.
+ *
+ * Internal thread pool with epoll; every limit set explicitly from struct http_conf (libmicrohttpd's defaults
+ * are unlimited). A request body over body_max is answered 413 as soon as Content-Length says so, before the
+ * body is read. The wrapper answers /healthz, /readyz (through the service's ready callback) and /metrics itself;
+ * other paths go to the service's routes. Handlers see the raw (not percent-decoded) path.
+ *
+ * Lifetime: handlers run on pool threads; they must be thread-safe.
+ */
+#ifndef VA_HTTP_H
+#define VA_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "limits.h"
+#include "metrics.h"
+
+struct http_conf {
+	char listen[64];          /* address to bind; "127.0.0.1" by default */
+	uint16_t port;            /* 0: pick a free port (tests); see http_port() */
+	unsigned threads;         /* pool threads (LIM_HTTP_THREADS_DEFAULT) */
+	unsigned conn_limit;      /* total connections */
+	unsigned per_ip_limit;    /* connections per client address */
+	unsigned timeout;         /* seconds of inactivity */
+	size_t conn_memory;       /* per-connection memory pool */
+	size_t body_max;          /* request body cap -> 413 */
+};
+/* Fills c with the limits.h defaults. */
+void http_conf_defaults(struct http_conf *c);
+
+enum http_method { HTTP_GET = 1, HTTP_HEAD = 2, HTTP_POST = 4, HTTP_OTHER = 8 };
+
+struct http_request {
+	enum http_method method;
+	const char *method_str;
+	const char *path;         /* raw path as received, without the query string; not percent-decoded */
+	const char *query;        /* raw query string without '?', or NULL */
+	const uint8_t *body;      /* POST body (NULL if none) */
+	size_t body_len;
+	void *conn;               /* opaque: for http_request_header() */
+};
+/* Value of a request header (case-insensitive name), or NULL. Valid during the handler call. */
+const char *http_request_header(const struct http_request *req, const char *name);
+
+struct http_header {
+	const char *name;
+	char value[128];
+};
+
+struct http_response {
+	unsigned status;          /* HTTP status; 200 by default */
+	const char *content_type; /* static string, or NULL */
+	const uint8_t *body;
+	size_t body_len;
+	/* Ownership of body: if body_free is set it is called with body_free_arg once the body has been sent (a
+	 * reference-counted cache entry can be handed out without a copy); otherwise the body is copied by the
+	 * wrapper before the handler returns. */
+	void (*body_free)(void *arg);
+	void *body_free_arg;
+	struct http_header headers[LIM_HTTP_HEADERS_MAX];
+	size_t nheaders;
+	const char *result;       /* short label for metrics ("ok", "malformed", "cached", ...); "ok" if NULL */
+};
+/* Adds a response header; value is formatted. Silently drops headers past LIM_HTTP_HEADERS_MAX (a bug). */
+void http_response_header(struct http_response *resp, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Sets a small text body (copied). */
+void http_response_text(struct http_response *resp, unsigned status, const char *text);
+
+typedef void (*http_handler_fn)(void *arg, const struct http_request *req, struct http_response *resp);
+
+struct http_route {
+	const char *prefix;       /* path prefix this route serves, e.g. "/" or "/crl/" (longest prefix wins) */
+	unsigned methods;         /* HTTP_GET | HTTP_POST ...; other methods get 405 with an Allow header */
+	http_handler_fn fn;
+	void *arg;
+};
+
+/* Readiness: 0 when ready, else fill why (a short reason) and return non-zero. Called on /readyz. */
+typedef int (*http_ready_fn)(void *arg, char *why, size_t whylen);
+
+typedef struct http_server http_server;
+
+/* Starts listening. routes are copied. m may be NULL (then /metrics answers 404); the wrapper registers its own
+ * request counters and latency histogram in m. Returns NULL and logs on failure. */
+http_server *http_start(const struct http_conf *conf, const struct http_route *routes, size_t nroutes,
+			http_ready_fn ready, void *ready_arg, metrics *m);
+/* Port actually bound (useful with port 0). */
+uint16_t http_port(const http_server *srv);
+/* Stops accepting, waits for in-flight requests to finish, frees. Accepts NULL. */
+void http_stop(http_server *srv);
+
+/* Signal loop for daemons: installs SIGTERM/SIGINT/SIGHUP handlers that only set flags, then waits.
+ * On SIGHUP calls reload(arg) (its failure is logged, the old configuration stays); on SIGTERM/SIGINT returns 0.
+ * tick(arg), if set, is called about every tick_ms milliseconds from the main thread (cache refresh, CRL timers). */
+int http_main_loop(int (*reload)(void *arg), void (*tick)(void *arg), unsigned tick_ms, void *arg);
+
+#endif

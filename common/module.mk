@@ -1,0 +1,1 @@
+COMMON_SRCS += common/err.c common/clock.c common/log.c

@@ -1,0 +1,93 @@
+/*
+ * signer.h: signing keys, wherever they live.
+ *
+ * Backends:
+ *   SIGNER_PKCS11: key in an HSM through libp11, addressed by an RFC 7512 "pkcs11:" URI; module path configurable
+ *                  (SoftHSM2 by default). The PIN comes from a file or an environment variable, never the config.
+ *   SIGNER_FILE:   PEM private key file. For tests and quick starts only: not for production.
+ * The certificate (and optional chain) always come from PEM files.
+ *
+ * Thread-safety: every function may be called from many threads at once. Signing errors are typed:
+ * VA_ERR_SIGNER_DOWN means "token absent / session lost / login failed": callers answer tryLater (OCSP) or
+ * systemFailure (TSA) and report not-ready; the signer reconnects by itself (at most once per second, on the
+ * next call after a failure), without a restart.
+ */
+#ifndef VA_SIGNER_H
+#define VA_SIGNER_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "err.h"
+
+enum signer_type { SIGNER_FILE = 0, SIGNER_PKCS11 = 1 };
+
+#define SIGNER_DEFAULT_MODULE "/usr/lib/softhsm/libsofthsm2.so"
+
+struct signer_conf {
+	char name[64];            /* referenced by the services' sections */
+	enum signer_type type;
+	char module[PATH_MAX];    /* PKCS#11 module; SIGNER_DEFAULT_MODULE when empty */
+	char uri[1024];           /* pkcs11: URI of the private key (RFC 7512) */
+	char pin_file[PATH_MAX];  /* file whose first line is the PIN */
+	char pin_env[64];         /* or: name of an environment variable holding the PIN */
+	char key_file[PATH_MAX];  /* SIGNER_FILE: PEM private key */
+	char cert_file[PATH_MAX]; /* PEM certificate of the key */
+	char chain_file[PATH_MAX];/* optional PEM file of further certificates (issuer first) */
+};
+
+typedef struct signer signer;
+
+/* Loads the certificate and chain, opens the key, and checks that the key matches the certificate.
+ * A PKCS#11 token that is not there yet is not fatal: the signer starts down (signer_ready() == 0) and
+ * reconnects later; *err is then VA_ERR_SIGNER_DOWN with a non-NULL return. Other failures return NULL. */
+signer *signer_open(const struct signer_conf *conf, int *err);
+/* Accepts NULL. */
+void signer_free(signer *s);
+
+const char *signer_name(const signer *s);
+/* Borrowed; valid until signer_free. */
+X509 *signer_cert(const signer *s);
+/* Borrowed; may be NULL or empty; valid until signer_free. */
+STACK_OF(X509) *signer_chain(const signer *s);
+/* EVP_PKEY_RSA, EVP_PKEY_EC, EVP_PKEY_ED25519 ... of the certificate's key. */
+int signer_key_type(const signer *s);
+/* Upper bound of a signature's length in octets. */
+size_t signer_max_sig_len(const signer *s);
+
+/* 1 if the last operation succeeded or a reconnection did; 0 while down. Cheap (no token round trip). */
+int signer_ready(signer *s);
+/* Performs a real check (a test signature) and updates readiness; returns 0 or a va_err. For /readyz probes
+ * called at most every few seconds. */
+VA_MUST_CHECK int signer_probe(signer *s);
+
+/* Signs a digest already computed with md (SHA-256/384/512): RSA PKCS#1 v1.5 (with DigestInfo) or ECDSA (DER
+ * Ecdsa-Sig-Value). sig must hold signer_max_sig_len() octets; *siglen is set to the length written. */
+VA_MUST_CHECK int signer_sign_digest(signer *s, const EVP_MD *md, const uint8_t *dgst, size_t dlen,
+				     uint8_t *sig, size_t *siglen);
+/* Hashes data with md and signs the digest. */
+VA_MUST_CHECK int signer_sign(signer *s, const EVP_MD *md, const uint8_t *data, size_t len, uint8_t *sig,
+			      size_t *siglen);
+
+/* DER of the AlgorithmIdentifier for signatures made with md by this key (sha256WithRSAEncryption,
+ * ecdsa-with-SHA256, ...). Returns the length written, or a negative va_err if out is too small / unsupported.
+ * 64 octets always suffice. */
+int signer_sig_alg_der(const signer *s, const EVP_MD *md, uint8_t *out, size_t outlen);
+
+/* An EVP_PKEY for OpenSSL's own builders (TS_RESP_CTX, OCSP_basic_sign, X509_CRL_sign) that signs through this
+ * signer. The caller owns one reference (EVP_PKEY_free). NULL while down. After such a builder fails, call
+ * signer_failed() to learn whether the token went away. */
+EVP_PKEY *signer_pkey(signer *s);
+/* Classifies the failure of an operation made with signer_pkey(): VA_ERR_SIGNER_DOWN (and marks the signer down)
+ * if the token is gone, else VA_ERR_CRYPTO. */
+int signer_failed(signer *s);
+
+/* Reads a PIN: from file (first line, trailing newline removed) or env. Writes at most outlen-1 octets + NUL.
+ * Used by the PKCS#11 backend; exposed for vactl/tests. */
+VA_MUST_CHECK int signer_pin_read(const struct signer_conf *conf, char *out, size_t outlen);
+
+#endif

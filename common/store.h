@@ -1,0 +1,218 @@
+/*
+ * store.h: the LMDB revocation store shared by every process (many readers, one writer at a time).
+ *
+ * One LMDB environment (a directory) with four named databases:
+ *   issuers  key: issuer id (uint32 BE)           value: struct store_issuer encoding (label, CA cert DER, hashes)
+ *   certs    key: issuer id (4, BE) || serial key  value: fixed-layout record (struct store_cert_rec, encoded LE)
+ *   changes  key: sequence number (uint64 BE)      value: one status change (struct store_change)
+ *   meta     key: ASCII name                       value: bytes (schema version, counters such as CRL numbers)
+ *
+ * Serial key: one byte (0x80 | len) for a positive serial, len for a negative one, then the magnitude in len
+ * big-endian octets without leading zeros. Lexicographic order of keys is therefore numeric order of positive
+ * serials, which is what CRL building iterates in.
+ *
+ * Every write appends to `changes` in the same transaction, so a reader sees both or neither.
+ * Errors: 0 or a negative va_err (err.h). Thread-safety: a store handle may be used from many threads at once;
+ * writes are serialised by LMDB's writer lock (across processes too).
+ * Open the store in the process that uses it, after any fork().
+ */
+#ifndef VA_STORE_H
+#define VA_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "err.h"
+#include "limits.h"
+
+#define STORE_SCHEMA_VERSION 1
+
+typedef struct store store;
+
+enum store_open_flags {
+	STORE_RDONLY = 0,
+	STORE_RDWR = 1,
+	STORE_CREATE = 2, /* with STORE_RDWR: create the directory and environment if missing */
+};
+
+/* Status of a certificate the CA issued. */
+enum store_status {
+	STORE_GOOD = 0,
+	STORE_REVOKED = 1,
+	STORE_HOLD = 2, /* revoked with reason certificateHold; may be released */
+};
+
+/* CRLReason, RFC 5280 5.3.1 (7 is unused). */
+enum store_reason {
+	STORE_REASON_UNSPECIFIED = 0,
+	STORE_REASON_KEY_COMPROMISE = 1,
+	STORE_REASON_CA_COMPROMISE = 2,
+	STORE_REASON_AFFILIATION_CHANGED = 3,
+	STORE_REASON_SUPERSEDED = 4,
+	STORE_REASON_CESSATION = 5,
+	STORE_REASON_CERTIFICATE_HOLD = 6,
+	STORE_REASON_REMOVE_FROM_CRL = 8,
+	STORE_REASON_PRIVILEGE_WITHDRAWN = 9,
+	STORE_REASON_AA_COMPROMISE = 10,
+};
+
+/* Parses OpenSSL's names ("keyCompromise", "CACompromise", "certificateHold", ... as used in index.txt),
+ * case-insensitively. Returns the reason or -1. */
+int store_reason_parse(const char *name);
+/* OpenSSL's name for a reason ("keyCompromise"); "unknown" for an invalid value. Static storage. */
+const char *store_reason_name(int reason);
+const char *store_status_name(int status);
+
+/* A certificate serial in canonical form: sign and magnitude without leading zero octets. */
+struct store_serial {
+	uint8_t len;      /* octets used in mag, 0..LIM_SERIAL_MAX (0 means the value zero) */
+	uint8_t negative; /* 1 for a negative serial (non-conforming but seen) */
+	uint8_t mag[LIM_SERIAL_MAX];
+};
+
+/* Fills s from big-endian two's-complement DER INTEGER content octets. VA_ERR_RANGE if too long. */
+VA_MUST_CHECK int store_serial_from_der(struct store_serial *s, const uint8_t *content, size_t len);
+/* Fills s from big-endian unsigned magnitude octets (leading zeros allowed). */
+VA_MUST_CHECK int store_serial_from_bytes(struct store_serial *s, const uint8_t *mag, size_t len);
+/* Parses hex ("01AF", "0x01af", "01:af"); VA_ERR_INVAL / VA_ERR_RANGE. */
+VA_MUST_CHECK int store_serial_from_hex(struct store_serial *s, const char *hex);
+/* Uppercase hex of the magnitude, at least two digits, "-" prefix if negative; out needs 2*LIM_SERIAL_MAX+2. */
+void store_serial_to_hex(const struct store_serial *s, char *out, size_t outlen);
+
+/* Precomputed CertID hashes (RFC 6960 4.1.1): of the issuer's subject name DER and of its public key BIT STRING
+ * value, for each hash algorithm OCSP clients use. */
+enum store_hash { STORE_HASH_SHA1 = 0, STORE_HASH_SHA256, STORE_HASH_SHA384, STORE_HASH_SHA512, STORE_HASH_COUNT };
+
+struct store_issuer {
+	uint32_t id;                          /* assigned by store_issuer_add, never reused */
+	char label[LIM_ISSUER_LABEL_MAX];     /* operator's name for the CA, unique */
+	const uint8_t *cert_der;              /* CA certificate; owned by whoever filled the struct (see below) */
+	size_t cert_len;
+	uint8_t name_hash[STORE_HASH_COUNT][64];
+	uint8_t key_hash[STORE_HASH_COUNT][64];
+};
+/* Digest length of each store_hash (20, 32, 48, 64). */
+size_t store_hash_len(enum store_hash h);
+
+/* Fixed-layout certificate record. */
+struct store_cert_rec {
+	uint8_t status;       /* enum store_status */
+	uint8_t reason;       /* enum store_reason, meaningful when status != STORE_GOOD */
+	uint8_t has_invalidity;
+	int64_t not_after;    /* seconds since the epoch; 0 when unknown */
+	int64_t revoked_at;   /* when status != STORE_GOOD */
+	int64_t invalidity;   /* invalidity date (RFC 5280 5.3.2) when has_invalidity */
+	uint64_t change_seq;  /* sequence number of the change that last touched this record */
+};
+
+enum store_change_op {
+	STORE_OP_ISSUE = 1,    /* certificate recorded (status may already be revoked, from an index import) */
+	STORE_OP_REVOKE = 2,
+	STORE_OP_HOLD = 3,
+	STORE_OP_RELEASE = 4,  /* hold lifted: delta CRLs carry removeFromCRL */
+	STORE_OP_ISSUER_ADD = 5,
+};
+
+struct store_change {
+	uint64_t seq;
+	int64_t when;                 /* time of the change (clock_now) */
+	uint8_t op;                   /* enum store_change_op */
+	uint32_t issuer_id;
+	struct store_serial serial;   /* empty for STORE_OP_ISSUER_ADD */
+	struct store_cert_rec rec;    /* record after the change */
+	char actor[LIM_ACTOR_MAX];    /* OS user (or service) that made it, NUL-terminated */
+};
+
+/* Opens (and with STORE_CREATE creates) the environment in directory path. map_size 0 means the default.
+ * Checks the schema version; VA_ERR_SCHEMA when it differs. Clears stale reader slots (mdb_reader_check).
+ * On failure returns NULL and sets *err. */
+store *store_open(const char *path, int flags, uint64_t map_size, int *err);
+/* Closes the environment. Accepts NULL. No transaction of this handle may be in use. */
+void store_close(store *st);
+
+/* Actor recorded in the change log for writes through this handle (default: the OS user name). */
+void store_set_actor(store *st, const char *actor);
+
+/* Issuers. store_issuer_add computes the hashes from the certificate; VA_ERR_EXISTS if the same certificate is
+ * there already (sets *id to it), VA_ERR_CONFLICT if the label is taken by another certificate. */
+VA_MUST_CHECK int store_issuer_add(store *st, const char *label, const uint8_t *der, size_t len, uint32_t *id);
+/* Calls fn for each issuer, in id order. The issuer's cert_der points into the store's memory map and is valid
+ * only during the call. A non-zero return from fn stops the walk and is returned. */
+int store_issuer_foreach(store *st, int (*fn)(void *arg, const struct store_issuer *iss), void *arg);
+/* Looks up by label; on success fills *iss with cert_der pointing to memory owned by the caller: free it with
+ * free(iss->cert_der) (cast away const). */
+VA_MUST_CHECK int store_issuer_get(store *st, const char *label, struct store_issuer *iss);
+
+/* Certificates.
+ * store_cert_get: status of (issuer, serial) in one read transaction and no heap allocation; VA_ERR_NOTFOUND
+ * if the CA never issued it (as far as the store knows). Safe from many threads; hot path of ocspd. */
+VA_MUST_CHECK int store_cert_get(store *st, uint32_t issuer, const struct store_serial *serial,
+				 struct store_cert_rec *out);
+
+/* Records an issued certificate. If it exists with the same content, VA_ERR_EXISTS (a no-op). If rec says
+ * revoked/hold (index.txt import), it is recorded so. */
+VA_MUST_CHECK int store_cert_add(store *st, uint32_t issuer, const struct store_serial *serial,
+				 const struct store_cert_rec *rec);
+
+/* Status changes. revoke: GOOD or HOLD -> REVOKED (reason must not be certificateHold/removeFromCRL);
+ * REVOKED -> REVOKED only to change the reason to keyCompromise, else VA_ERR_EXISTS.
+ * hold: GOOD -> HOLD. release: HOLD -> GOOD, else VA_ERR_CONFLICT. Unknown serial: VA_ERR_NOTFOUND.
+ * invalidity may be 0 (none). */
+VA_MUST_CHECK int store_cert_revoke(store *st, uint32_t issuer, const struct store_serial *serial, int reason,
+				    int64_t when, int64_t invalidity);
+VA_MUST_CHECK int store_cert_hold(store *st, uint32_t issuer, const struct store_serial *serial, int64_t when);
+VA_MUST_CHECK int store_cert_release(store *st, uint32_t issuer, const struct store_serial *serial);
+
+/* Iterates the certificates of one issuer in serial order. only_revoked: skip GOOD records (REVOKED and HOLD
+ * are visited). All visits see one consistent snapshot (one read transaction). fn's pointers are valid only
+ * during the call; a non-zero return stops the walk and is returned. */
+int store_cert_foreach(store *st, uint32_t issuer, int only_revoked,
+		       int (*fn)(void *arg, const struct store_serial *serial, const struct store_cert_rec *rec),
+		       void *arg);
+
+/* Change log. store_changes_last: highest sequence number (0 when empty). store_changes_since: calls fn for
+ * every change with seq > after, in order, up to max (0: no limit); same return rules as foreach. */
+VA_MUST_CHECK int store_changes_last(store *st, uint64_t *seq);
+int store_changes_since(store *st, uint64_t after, size_t max,
+			int (*fn)(void *arg, const struct store_change *ch), void *arg);
+
+/* Meta counters: atomically reserves count values of the counter `name` (e.g. "crlnumber/3", "tsa-serial/tsa1")
+ * and returns the first in *first; the counter starts at 1. Durable once this returns. */
+VA_MUST_CHECK int store_counter_reserve(store *st, const char *name, uint64_t count, uint64_t *first);
+/* Reads the next value the counter would hand out (1 if never used). */
+VA_MUST_CHECK int store_counter_peek(store *st, const char *name, uint64_t *next);
+/* Arbitrary small meta values (CRL publication state, import progress). VA_ERR_NOTFOUND when absent.
+ * store_meta_get copies at most *len bytes into buf and sets *len to the value's size. */
+VA_MUST_CHECK int store_meta_put(store *st, const char *name, const void *val, size_t len);
+VA_MUST_CHECK int store_meta_get(store *st, const char *name, void *buf, size_t *len);
+
+/* Bulk writes: one write transaction per LIM_STORE_BATCH records, each change logged. Records that already
+ * exist unchanged are skipped (re-import is a no-op), so an import killed half-way is completed by running it
+ * again. A batch is all or nothing. */
+typedef struct store_batch store_batch;
+store_batch *store_batch_begin(store *st, int *err);
+/* Adds or updates (status from rec) one certificate; returns 0, VA_ERR_EXISTS for an unchanged record. */
+VA_MUST_CHECK int store_batch_put(store_batch *b, uint32_t issuer, const struct store_serial *serial,
+				  const struct store_cert_rec *rec);
+/* Commits what is pending (also done automatically every LIM_STORE_BATCH puts). */
+VA_MUST_CHECK int store_batch_commit(store_batch *b);
+/* Commits the rest (commit != 0) or aborts the open transaction, and frees b. Accepts NULL. */
+int store_batch_end(store_batch *b, int commit);
+
+/* Statistics and maintenance. */
+struct store_stats {
+	uint64_t issuers, certs, good, revoked, hold, changes;
+	uint64_t map_size, map_used; /* bytes */
+};
+VA_MUST_CHECK int store_stats_get(store *st, struct store_stats *out);
+/* Consistent online copy into directory dest (must exist and be empty), compacting (mdb_env_copy2). */
+VA_MUST_CHECK int store_backup(store *st, const char *dest);
+/* Consistency check: every cert key decodes, records have valid status/reason, every cert's issuer exists,
+ * change log sequence is dense, records' change_seq exist. Problems are logged; returns their count (>= 0) or
+ * a negative va_err. */
+int store_check(store *st);
+/* Readable? (readiness probe: a read transaction can be started). */
+int store_ping(store *st);
+
+#endif
