@@ -29,6 +29,13 @@ ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 OPT := -O1
 endif
+# Fuzz build (clang + libFuzzer): objects instrumented, targets linked with the fuzzer's main.
+ifeq ($(SAN),fuzz)
+CC := clang
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+FUZZ_LINK := -fsanitize=fuzzer,address,undefined
+OPT := -O1
+endif
 CPPFLAGS += -D_GNU_SOURCE -iquote common
 CFLAGS ?= $(OPT) -g
 ALL_CFLAGS := -std=c17 $(WARN) $(WERROR) $(SANFLAGS) -pthread -MMD -MP $(PKG_CFLAGS) $(CFLAGS)
@@ -40,17 +47,15 @@ COMMON_SRCS :=
 PROGRAMS :=
 UNIT_TESTS :=
 
-include common/module.mk
--include vactl/module.mk
--include ocsp/module.mk
--include tsa/module.mk
--include crlgen/module.mk
-include tests/module.mk
+FUZZERS :=
+
+# Every module owns its fragments (common/store.mk, ocsp/ocsp.mk, ...): they append to the lists above.
+include $(sort $(wildcard common/*.mk vactl/*.mk ocsp/*.mk tsa/*.mk crlgen/*.mk tests/*.mk))
 
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/%.o)
 LIBVA := $(BUILD)/libva.a
 
-.PHONY: all test check unit integration asan run bench install clean deps deps-test fuzz
+.PHONY: all test check asan run bench install clean deps deps-test fuzzers fuzz-build
 all: $(PROGRAMS:%=$(BIN)/%)
 
 $(BUILD)/%.o: %.c
@@ -77,6 +82,17 @@ $(BUILD)/tests/$(1): $(BUILD)/tests/unit/$(1).o $$($(1)_SRCS:%.c=$(BUILD)/%.o) $
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 
+# Each fuzz target F is tests/fuzz/F.c (LLVMFuzzerTestOneInput) plus F_SRCS, built with SAN=fuzz.
+define fuzz_rule
+$(BUILD)/fuzz/$(1): $(BUILD)/tests/fuzz/$(1).o $$($(1)_SRCS:%.c=$(BUILD)/%.o) $(LIBVA)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(FUZZ_LINK) -o $$@ $$^ $$(LDLIBS_ALL)
+endef
+$(foreach f,$(FUZZERS),$(eval $(call fuzz_rule,$(f))))
+fuzzers: $(FUZZERS:%=$(BUILD)/fuzz/%)
+fuzz-build:
+	@$(MAKE) --no-print-directory SAN=fuzz BUILD=build/fuzz fuzzers
+
 deps:
 	@scripts/deps.sh build
 deps-test:
@@ -93,8 +109,6 @@ test: deps-test
 asan:
 	@$(MAKE) --no-print-directory SAN=1 WERROR=-Werror BUILD=build/asan BIN=build/asan/bin check
 
-fuzz: deps-test
-	@tests/fuzz/run.sh
 
 run: deps all
 	@scripts/run.sh
