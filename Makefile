@@ -48,14 +48,16 @@ PROGRAMS :=
 UNIT_TESTS :=
 
 FUZZERS :=
+BENCHES :=
 
 # Every module owns its fragments (common/store.mk, ocsp/ocsp.mk, ...): they append to the lists above.
-include $(sort $(wildcard common/*.mk vactl/*.mk ocsp/*.mk tsa/*.mk crlgen/*.mk tests/*.mk))
+include $(sort $(wildcard common/*.mk vactl/*.mk ocsp/*.mk tsa/*.mk crlgen/*.mk tests/*.mk perf/*.mk))
 
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/%.o)
 LIBVA := $(BUILD)/libva.a
 
-.PHONY: all test check asan run bench install clean deps deps-test fuzzers fuzz-build
+# benches are built by check so they never rot.
+.PHONY: benches all test check asan run bench install clean deps deps-test fuzzers fuzz-build
 all: $(PROGRAMS:%=$(BIN)/%)
 
 $(BUILD)/%.o: %.c
@@ -93,13 +95,22 @@ fuzzers: $(FUZZERS:%=$(BUILD)/fuzz/%)
 fuzz-build:
 	@$(MAKE) --no-print-directory SAN=fuzz BUILD=build/fuzz fuzzers
 
+# Each benchmark program B is perf/B.c plus B_SRCS, built into $(BUILD)/perf/B (not installed).
+define bench_rule
+$(BUILD)/perf/$(1): $(BUILD)/perf/$(1).o $$($(1)_SRCS:%.c=$(BUILD)/%.o) $(LIBVA)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(LDLIBS_ALL)
+endef
+$(foreach b,$(BENCHES),$(eval $(call bench_rule,$(b))))
+benches: $(BENCHES:%=$(BUILD)/perf/%)
+
 deps:
 	@scripts/deps.sh build
 deps-test:
 	@scripts/deps.sh test
 
 # check: build and run everything with the current flags (no dependency installation).
-check: all $(UNIT_TESTS:%=$(BUILD)/tests/%)
+check: all benches $(UNIT_TESTS:%=$(BUILD)/tests/%)
 	@BUILD=$(BUILD) BIN=$(BIN) SAN=$(SAN) tests/run.sh $(UNIT_TESTS)
 
 test: deps-test
