@@ -74,3 +74,42 @@ http_code() {
 	local m=$1 u=$2; shift 2
 	curl -s -o /dev/null -w '%{http_code}' -X "$m" --max-time 10 "$@" "$u"
 }
+
+# pki_setup [rsa|ec]: a private copy of the demo PKI (scripts/pki.sh) in $T/pki, with its own SoftHSM2 token.
+# Exports PKI=$T/pki and SOFTHSM2_CONF=$PKI/softhsm2.conf. The PKI is built once into a cache under
+# $BUILD/pki-cache (keyed by the key type and the script's content, built under a lock so parallel runs are safe)
+# and copied, so each test may change its copy (revoke with `openssl ca -config $PKI/openssl.cnf`, add keys to
+# its token) without touching the others. The key type defaults to $VA_PKI_KEYTYPE, else rsa.
+# Files: see the header of scripts/pki.sh (root.pem, ca1.pem, ocsp1.pem, tsa.pem, ca1/index.txt, pin, ...).
+pki_setup() {
+	local kt=${1:-${VA_PKI_KEYTYPE:-rsa}} build=${BUILD:-build} sum cache
+	case "$build" in /*) ;; *) build="$VA_TOP/$build" ;; esac
+	sum=$(sha1sum "$VA_TOP/scripts/pki.sh" | cut -c1-12)
+	cache="$build/pki-cache/$kt-$sum"
+	mkdir -p "$build/pki-cache"
+	(
+		flock 8
+		VA_PKI_QUIET=1 VA_PKI_KEYTYPE=$kt "$VA_TOP/scripts/pki.sh" "$cache"
+	) 8>"$cache.lock" || fail "scripts/pki.sh $cache failed"
+	PKI="$T/pki"
+	rm -rf "$PKI"
+	cp -a "$cache" "$PKI"
+	rm -f "$PKI/.lock"
+	# The copy's absolute paths point into the copy, not the cache.
+	sed -i "s#$cache#$PKI#g" "$PKI/softhsm2.conf" "$PKI/openssl.cnf"
+	SOFTHSM2_CONF="$PKI/softhsm2.conf"
+	export PKI SOFTHSM2_CONF
+}
+
+# pki_pkcs11 args...: pkcs11-tool on the $PKI token, logged in with the user PIN (from the PIN file, not argv).
+pki_pkcs11() {
+	VA_PKI_PIN=$(cat "$PKI/pin") pkcs11-tool --module "${VA_PKCS11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}" \
+		--token-label va --login --pin env:VA_PKI_PIN "$@"
+}
+
+# pki_openssl SUBCOMMAND args...: `openssl SUBCOMMAND -engine pkcs11 -passin file:$PKI/pin args...` on the $PKI
+# token, e.g. pki_openssl dgst -sha256 -keyform engine -sign "pkcs11:token=va;object=ocsp1;type=private" FILE
+pki_openssl() {
+	local sub=$1; shift
+	OPENSSL_CONF="$PKI/engine.cnf" openssl "$sub" -engine pkcs11 -passin "file:$PKI/pin" "$@"
+}
