@@ -1,0 +1,2 @@
+# common/store: the LMDB revocation store (store.h).
+COMMON_SRCS += common/store.c common/store_serial.c common/store_codec.c common/store_issuer.c common/store_cert.c
