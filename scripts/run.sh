@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# scripts/run.sh (what `make run` calls after building): the demo on 127.0.0.1.
+#   1. run/ (git-ignored): the demo PKI and SoftHSM2 token (scripts/pki.sh run), run/va.conf (from conf/va.conf)
+#   2. the store: vactl init, ca add ca1/ca2/cafile, import of the three openssl ca index.txt files
+#   3. starts whichever of bin/ocspd, bin/tsad, bin/crlgen exist, waits for their /readyz, prints what to try
+#   4. Ctrl-C (or SIGTERM) stops them cleanly (SIGTERM, wait, SIGKILL only after 10 s)
+# Running it again reuses everything in run/ (delete run/ for a fresh start). Logs: run/log/NAME.log.
+# Environment: RUN_DIR (default run), BIN (default bin), VA_PKI_KEYTYPE=ec for EC keys (fresh run/ only).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TOP=$PWD
+RUN=${RUN_DIR:-run}
+BIN=${BIN:-bin}
+mkdir -p "$RUN"
+RUN=$(cd "$RUN" && pwd)
+case "$BIN" in /*) ;; *) BIN="$TOP/$BIN" ;; esac
+CONF="$RUN/va.conf"
+
+say() { printf '\033[1m== %s\033[0m\n' "$*"; }
+
+# --- 1. PKI, token, configuration ---------------------------------------------------------------------------------
+say "demo PKI and SoftHSM2 token in $RUN"
+scripts/pki.sh "$RUN"
+export SOFTHSM2_CONF="$RUN/softhsm2.conf"
+if [ ! -e "$CONF" ]; then
+	cp conf/va.conf "$CONF"
+elif ! cmp -s conf/va.conf "$CONF"; then
+	echo "note: keeping your $CONF (it differs from conf/va.conf; delete it to take the new one)"
+fi
+mkdir -p "$RUN/log"
+
+# Port of a service, read from its section of run/va.conf (first "port = N;" after "NAME = {").
+conf_port() {
+	awk -v sec="$1" '
+		$0 ~ "^" sec "[ \t]*=[ \t]*\\{" { in_sec = 1 }
+		in_sec && match($0, /port[ \t]*=[ \t]*[0-9]+/) { s = substr($0, RSTART, RLENGTH); sub(/.*=[ \t]*/, "", s); print s; exit }
+	' "$CONF"
+}
+
+# --- 2. the store ---------------------------------------------------------------------------------------------------
+if [ -x "$BIN/vactl" ]; then
+	say "store: $RUN/store"
+	"$BIN/vactl" -n -c "$CONF" || { echo "run/va.conf does not pass vactl -n" >&2; exit 1; }
+	if [ ! -e "$RUN/.store-ready" ]; then
+		[ -e "$RUN/store/data.mdb" ] || "$BIN/vactl" -c "$CONF" init
+		for ca in ca1 ca2 cafile; do
+			if ! "$BIN/vactl" -c "$CONF" ca list 2>/dev/null | grep -qw "$ca"; then
+				"$BIN/vactl" -c "$CONF" ca add "$ca" "$RUN/$ca.pem"
+			fi
+			# Re-importing the same index is a no-op, so an interrupted import is simply run again.
+			"$BIN/vactl" -c "$CONF" import "$ca" "$RUN/$ca/index.txt"
+		done
+		touch "$RUN/.store-ready"
+	fi
+	"$BIN/vactl" -c "$CONF" stats || true
+else
+	echo "note: $BIN/vactl is not built yet: no store (the services that need one will not be ready)"
+fi
+
+# --- 3. services -----------------------------------------------------------------------------------------------------
+pids=()
+names=()
+stop_all() {
+	local i
+	trap - INT TERM EXIT
+	[ ${#pids[@]} -gt 0 ] || exit 0
+	echo
+	say "stopping ${names[*]}"
+	for i in "${!pids[@]}"; do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
+	for i in "${!pids[@]}"; do
+		for _ in $(seq 100); do kill -0 "${pids[$i]}" 2>/dev/null || break; sleep 0.1; done
+		if kill -0 "${pids[$i]}" 2>/dev/null; then
+			echo "${names[$i]} did not stop in 10 s: SIGKILL"
+			kill -KILL "${pids[$i]}" 2>/dev/null || true
+		fi
+		wait "${pids[$i]}" 2>/dev/null && echo "${names[$i]} stopped" || echo "${names[$i]} exited with status $?"
+	done
+	exit 0
+}
+trap stop_all INT TERM EXIT
+
+started=()
+for svc in ocspd tsad crlgen; do
+	if [ ! -x "$BIN/$svc" ]; then
+		echo "note: $BIN/$svc is not built yet: skipped"
+		continue
+	fi
+	if ! "$BIN/$svc" -n -c "$CONF" >"$RUN/log/$svc.check" 2>&1; then
+		cat "$RUN/log/$svc.check" >&2
+		echo "note: $svc rejects $CONF (see above): skipped" >&2
+		continue
+	fi
+	port=$(conf_port "$svc")
+	if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/healthz"; then
+		echo "note: something already listens on 127.0.0.1:$port: $svc skipped" >&2
+		continue
+	fi
+	"$BIN/$svc" -c "$CONF" >>"$RUN/log/$svc.log" 2>&1 &
+	pids+=($!)
+	names+=("$svc")
+	started+=("$svc:$port")
+done
+
+for s in "${started[@]}"; do
+	svc=${s%%:*} port=${s#*:}
+	ready=0
+	for _ in $(seq 300); do
+		if curl -fs -o /dev/null --max-time 1 "http://127.0.0.1:$port/readyz"; then ready=1; break; fi
+		# A service that died will not become ready.
+		for i in "${!names[@]}"; do
+			if [ "${names[$i]}" = "$svc" ] && ! kill -0 "${pids[$i]}" 2>/dev/null; then break 2; fi
+		done
+		sleep 0.1
+	done
+	if [ $ready = 1 ]; then
+		echo "$svc ready on http://127.0.0.1:$port (log: run/log/$svc.log)"
+	else
+		echo "WARNING: $svc not ready on port $port; last lines of run/log/$svc.log:" >&2
+		tail -n 15 "$RUN/log/$svc.log" >&2 || true
+		curl -s --max-time 1 "http://127.0.0.1:$port/readyz" >&2 || true
+	fi
+done
+
+# --- 4. what to try ------------------------------------------------------------------------------------------------
+good=$(awk -F'\t' '$3 == "good" { print $1; exit }' "$RUN/ca1/leaves.tsv")
+revoked=$(awk -F'\t' '$3 == "revoked" { print $1; exit }' "$RUN/ca1/leaves.tsv")
+R=${RUN#"$TOP"/}
+ocsp_port=$(conf_port ocspd)
+tsa_port=$(conf_port tsad)
+crl_port=$(conf_port crlgen)
+cat <<EOF
+
+Try (from $TOP; SOFTHSM2_CONF=$R/softhsm2.conf, user PIN in $R/pin):
+
+  # OCSP (ocspd, port $ocsp_port): a good and a revoked certificate of ca1, verified up to the root
+  openssl ocsp -issuer $R/ca1.pem -cert $R/ca1/certs/$good.pem -url http://127.0.0.1:$ocsp_port \\
+      -CAfile $R/root.pem -verify_other $R/ca1.pem -resp_text
+  openssl ocsp -issuer $R/ca1.pem -cert $R/ca1/certs/$revoked.pem -url http://127.0.0.1:$ocsp_port \\
+      -CAfile $R/root.pem -verify_other $R/ca1.pem
+  # the same through GnuTLS (the URL comes from the certificate's AIA)
+  ocsptool --ask --load-issuer $R/ca1.pem --load-cert $R/ca1/certs/$good.pem --load-trust $R/root.pem
+  # RFC 5019 GET (cacheable): base64 of the DER request in the path
+  openssl ocsp -issuer $R/ca1.pem -cert $R/ca1/certs/$good.pem -no_nonce -reqout /tmp/va-req.der
+  curl -si "http://127.0.0.1:$ocsp_port/\$(base64 -w0 /tmp/va-req.der | sed 's/+/%2B/g; s#/#%2F#g; s/=/%3D/g')" | head -12
+
+  # Time stamps (tsad, port $tsa_port)
+  openssl ts -query -data README.md -sha256 -cert -out /tmp/va.tsq
+  curl -s -H 'Content-Type: application/timestamp-query' --data-binary @/tmp/va.tsq \\
+      http://127.0.0.1:$tsa_port/ -o /tmp/va.tsr
+  openssl ts -reply -in /tmp/va.tsr -text
+  openssl ts -verify -in /tmp/va.tsr -queryfile /tmp/va.tsq -CAfile $R/root.pem -untrusted $R/chain1.pem
+
+  # CRLs (crlgen, port $crl_port)
+  curl -s http://127.0.0.1:$crl_port/crl/ca1.crl -o /tmp/ca1.crl
+  openssl crl -inform DER -in /tmp/ca1.crl -CAfile $R/ca1.pem -noout -text | head -30
+
+  # Revoke, then see OCSP and the next CRL change
+  bin/vactl -c $R/va.conf revoke ca1 $good --reason keyCompromise
+  bin/vactl -c $R/va.conf status ca1 $good
+  (then run the first openssl ocsp command again)
+
+  # Health and metrics
+  curl -s http://127.0.0.1:$ocsp_port/readyz; curl -s http://127.0.0.1:$ocsp_port/metrics | head
+
+EOF
+if [ ${#pids[@]} -eq 0 ]; then
+	echo "No service is built yet: nothing to run (the PKI and store stay in $R)."
+	exit 0
+fi
+say "running ${names[*]}; Ctrl-C stops them"
+# Wait until Ctrl-C, or until every service has exited by itself.
+while :; do
+	alive=0
+	for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+	[ $alive = 1 ] || { echo "every service has exited (see $R/log/)"; break; }
+	sleep 1
+done
