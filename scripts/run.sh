@@ -37,6 +37,18 @@ conf_port() {
 	' "$CONF"
 }
 
+# http_ok PORT PATH: the service on 127.0.0.1:PORT answers PATH with 200 (plain bash: curl is a test dependency).
+http_ok() {
+	(
+		exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+		printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "$2" >&3
+		IFS= read -r -t 2 line <&3 || exit 1
+		[[ $line == HTTP/1.[01]\ 200* ]]
+	) 2>/dev/null
+}
+# http_listening PORT: something accepts connections on 127.0.0.1:PORT.
+http_listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
 # --- 2. the store ---------------------------------------------------------------------------------------------------
 if [ -x "$BIN/vactl" ]; then
 	say "store: $RUN/store"
@@ -91,7 +103,7 @@ for svc in ocspd tsad crlgen; do
 		continue
 	fi
 	port=$(conf_port "$svc")
-	if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/healthz"; then
+	if http_listening "$port"; then
 		echo "note: something already listens on 127.0.0.1:$port: $svc skipped" >&2
 		continue
 	fi
@@ -105,7 +117,7 @@ for s in "${started[@]}"; do
 	svc=${s%%:*} port=${s#*:}
 	ready=0
 	for _ in $(seq 300); do
-		if curl -fs -o /dev/null --max-time 1 "http://127.0.0.1:$port/readyz"; then ready=1; break; fi
+		if http_ok "$port" /readyz; then ready=1; break; fi
 		# A service that died will not become ready.
 		for i in "${!names[@]}"; do
 			if [ "${names[$i]}" = "$svc" ] && ! kill -0 "${pids[$i]}" 2>/dev/null; then break 2; fi
@@ -117,7 +129,6 @@ for s in "${started[@]}"; do
 	else
 		echo "WARNING: $svc not ready on port $port; last lines of run/log/$svc.log:" >&2
 		tail -n 15 "$RUN/log/$svc.log" >&2 || true
-		curl -s --max-time 1 "http://127.0.0.1:$port/readyz" >&2 || true
 	fi
 done
 
