@@ -10,6 +10,9 @@
 #define VA_CONFIG_H
 
 #include <libconfig.h>
+/* PATH_MAX for signer.h: with -iquote common, <limits.h> reaches common/limits.h through gcc's syslimits.h
+ * include_next instead of glibc's, so the POSIX limits must come from here. */
+#include <linux/limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +30,12 @@ void config_free(va_config *cfg);
 const config_setting_t *config_root(const va_config *cfg);
 /* The file name given to config_load. */
 const char *config_file(const va_config *cfg);
+/* Absolute directory of the file (base of relative paths). Valid until config_free. */
+const char *config_dir(const va_config *cfg);
+/* A top-level setting by name ("ocspd"), or NULL when absent. Valid until config_free. */
+const config_setting_t *config_section(const va_config *cfg, const char *name);
+/* Makes value absolute against config_dir() unless it already is; VA_ERR_RANGE if out is too small. */
+int config_resolve_path(const va_config *cfg, const char *value, char *out, size_t outlen);
 
 /* Schema checking. Each key a group may hold, with its type (CONFIG_TYPE_INT, _INT64, _FLOAT, _STRING, _BOOL,
  * _GROUP, _LIST, _ARRAY) and whether it is required. INT accepts INT64 and vice versa. */
@@ -54,6 +63,8 @@ struct store_conf {
 	uint64_t map_size;        /* initial map size in bytes; 0 = default */
 };
 int config_read_log(const va_config *cfg);  /* applies log { level = "info"; syslog = false; } */
+/* Same checks without applying (for -n): *level is an enum log_level, *use_syslog 0 or 1. */
+int config_parse_log(const va_config *cfg, int *level, int *use_syslog);
 int config_read_store(const va_config *cfg, struct store_conf *out);
 /* Reads every entry of the signers list into out (at most max). */
 int config_read_signers(const va_config *cfg, struct signer_conf *out, size_t max, size_t *n);

@@ -34,7 +34,7 @@ void http_conf_defaults(struct http_conf *c);
 enum http_method { HTTP_GET = 1, HTTP_HEAD = 2, HTTP_POST = 4, HTTP_OTHER = 8 };
 
 struct http_request {
-	enum http_method method;
+	enum http_method method;  /* HEAD arrives as HTTP_GET (method_str "HEAD"); the wrapper sends no body */
 	const char *method_str;
 	const char *path;         /* raw path as received, without the query string; not percent-decoded */
 	const char *query;        /* raw query string without '?', or NULL */
@@ -60,15 +60,26 @@ struct http_response {
 	 * wrapper before the handler returns. */
 	void (*body_free)(void *arg);
 	void *body_free_arg;
+	/* Without body_free, body must stay valid until the handler has returned (the copy is made then): point it
+	 * at memory the handler's object owns, not at the handler's stack; or use http_response_text() or
+	 * http_response_copy(). A status outside 100..999 is answered 500 (and body_free still called). */
 	struct http_header headers[LIM_HTTP_HEADERS_MAX];
 	size_t nheaders;
-	const char *result;       /* short label for metrics ("ok", "malformed", "cached", ...); "ok" if NULL */
+	/* Short [a-z0-9_] label for metrics ("ok", "malformed", "cached", ...); NULL: "ok" for status < 400,
+	 * "client_error" for 4xx, "server_error" for 5xx. At most 16 distinct labels per route are counted apart
+	 * (further ones count as "other"); the string is read during the handler's return only. */
+	const char *result;
+	char text[256];           /* storage for http_response_text() */
 };
 /* Adds a response header; value is formatted. Silently drops headers past LIM_HTTP_HEADERS_MAX (a bug). */
 void http_response_header(struct http_response *resp, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Sets a small text body (copied). */
+/* Sets a small text body (copied into resp->text, truncated to 255 octets), Content-Type text/plain. */
 void http_response_text(struct http_response *resp, unsigned status, const char *text);
+/* Sets status, content_type (static string or NULL) and a heap copy of data as the body (freed by the wrapper).
+ * Returns 0 or VA_ERR_NOMEM (resp then answers 503). */
+int http_response_copy(struct http_response *resp, unsigned status, const char *content_type, const void *data,
+		       size_t len);
 
 typedef void (*http_handler_fn)(void *arg, const struct http_request *req, struct http_response *resp);
 
@@ -84,13 +95,21 @@ typedef int (*http_ready_fn)(void *arg, char *why, size_t whylen);
 
 typedef struct http_server http_server;
 
-/* Starts listening. routes are copied. m may be NULL (then /metrics answers 404); the wrapper registers its own
+/* Starts listening. routes are copied (the prefix strings and args must outlive the server). /healthz, /readyz
+ * and /metrics are matched exactly before the service's routes, and only for GET and HEAD. A request matching no
+ * route gets 404; a method outside route.methods gets 405 with Allow (HEAD is allowed wherever GET is).
+ * The metrics are <prefix>http_requests_total{route,result}, <prefix>http_request_duration_seconds{route} and
+ * <prefix>http_requests_in_flight. m may be NULL (then /metrics answers 404); the wrapper registers its own
  * request counters and latency histogram in m. Returns NULL and logs on failure. */
 http_server *http_start(const struct http_conf *conf, const struct http_route *routes, size_t nroutes,
 			http_ready_fn ready, void *ready_arg, metrics *m);
 /* Port actually bound (useful with port 0). */
 uint16_t http_port(const http_server *srv);
-/* Stops accepting, waits for in-flight requests to finish, frees. Accepts NULL. */
+/* Requests received and not yet completed (from the end of their headers to the end of their response). */
+long http_inflight(const http_server *srv);
+/* Stops accepting (the listening socket closes at once: new connections are refused), waits for in-flight
+ * requests to finish (at most conf.timeout + 1 seconds), then closes every connection and frees. While it waits,
+ * /readyz answers 503 and responses carry "Connection: close". Accepts NULL. */
 void http_stop(http_server *srv);
 
 /* Signal loop for daemons: installs SIGTERM/SIGINT/SIGHUP handlers that only set flags, then waits.

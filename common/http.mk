@@ -1,0 +1,2 @@
+# common/http.mk: HTTP wrapper, Prometheus metrics, configuration file.
+COMMON_SRCS += common/http.c common/metrics.c common/config.c
