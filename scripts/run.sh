@@ -175,7 +175,7 @@ Try (from $TOP; SOFTHSM2_CONF=$R/softhsm2.conf, user PIN in $R/pin):
 
 EOF
 if [ ${#pids[@]} -eq 0 ]; then
-	echo "No service is built yet: nothing to run (the PKI and store stay in $R)."
+	echo "No service started: nothing to run (the PKI and store stay in $R)."
 	exit 0
 fi
 say "running ${names[*]}; Ctrl-C stops them"

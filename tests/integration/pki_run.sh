@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# scripts/run.sh (`make run`): with stand-in daemons it starts what is built, skips what is not or what rejects the
+# configuration, waits for readiness and stops everything cleanly on SIGTERM; then the real programs built so far
+# are run the same way and answered with openssl and curl.
+. "$VA_TOP/tests/lib.sh"
+
+pki_setup
+ports() { # conf-in conf-out: the three demo ports replaced by free ones (printed: ocsp tsa crl)
+	local o t c
+	o=$(free_port) t=$(free_port) c=$(free_port)
+	sed -e "s/port = 8080;/port = $o;/" -e "s/port = 8081;/port = $t;/" -e "s/port = 8082;/port = $c;/" "$1" >"$2"
+	echo "$o $t $c"
+}
+wait_log() { # file pattern what: run.sh prints pattern (bounded poll of its output)
+	local i
+	for ((i = 0; i < 300; i++)); do
+		grep -qE -- "$2" "$1" 2>/dev/null && { ok "$3"; return 0; }
+		sleep 0.1
+	done
+	echo "--- $1:" >&2; cat "$1" >&2
+	fail "$3: /$2/ not seen"
+}
+
+# --- stand-ins: ocspd serves, tsad rejects the configuration, crlgen and vactl are not built ---------------------
+mkdir -p "$T/fake"
+cat >"$T/fake/ocspd" <<'EOF'
+#!/usr/bin/env bash
+# Stand-in daemon: -n accepts; otherwise serves 200 on the port of its config section until SIGTERM.
+set -eu
+[ "$1" = -n ] && { [ -r "$3" ] && exit 0; exit 1; }
+conf=$2
+port=$(awk '/^ocspd = \{/ { s = 1 } s && /port = / { gsub(/[^0-9]/, ""); print; exit }' "$conf")
+exec /usr/bin/python3 -c '
+import http.server, signal, sys
+def stop(*_):
+    open(sys.argv[2], "w").write("stopped\n")
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200 if self.path in ("/readyz", "/healthz") else 404)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()' "$port" "$(dirname "$conf")/ocspd.stopped"
+EOF
+printf '#!/bin/sh\necho "tsad: va.conf:1: stand-in refuses" >&2\nexit 1\n' >"$T/fake/tsad"
+chmod +x "$T/fake/ocspd" "$T/fake/tsad"
+
+read -r op tp cp < <(ports "$VA_TOP/conf/va.conf" "$PKI/va.conf")
+daemon_start run env RUN_DIR="$PKI" BIN="$T/fake" "$VA_TOP/scripts/run.sh"
+wait_log "$T/run.log" "running ocspd; Ctrl-C stops them" "run.sh runs the built service"
+expect_grep "ocspd ready on http://127.0.0.1:$op" "$T/run.log" "ocspd waited for on its configured port"
+expect_grep "tsad rejects" "$T/run.log" "a service whose -n fails is not started"
+expect_grep "crlgen is not built yet: skipped" "$T/run.log" "a missing service is skipped"
+expect_grep "vactl is not built yet" "$T/run.log" "a missing vactl is reported"
+expect_grep "keeping your .*va.conf" "$T/run.log" "an existing va.conf is kept"
+expect_grep "-url http://127.0.0.1:$op" "$T/run.log" "the printed OCSP command uses the configured port"
+expect_grep "http://127.0.0.1:$tp/" "$T/run.log" "the printed TSA command uses the configured port"
+expect_grep "$cp/crl/ca1.crl" "$T/run.log" "the printed CRL command uses the configured port"
+! grep -q 'generating' "$T/run.log" || fail "run.sh rebuilt an existing PKI"
+ok "an existing PKI is reused"
+[ "$(http_code GET "http://127.0.0.1:$op/readyz")" = 200 ] || fail "stand-in ocspd not serving"
+daemon_stop run || fail "run.sh exited non-zero on SIGTERM"
+expect_grep "ocspd stopped" "$T/run.log" "SIGTERM stops the services"
+[ -e "$PKI/ocspd.stopped" ] || fail "ocspd got no SIGTERM"
+[ "$(http_code GET "http://127.0.0.1:$op/healthz")" = 000 ] || fail "ocspd still listening after run.sh stopped"
+ok "nothing left listening"
+
+# A port already taken is reported and its service skipped, not started twice.
+rm -f "$PKI/ocspd.stopped"
+daemon_start blocker "$PY" -m http.server --bind 127.0.0.1 "$op"
+wait_http "http://127.0.0.1:$op/"
+daemon_start run2 env RUN_DIR="$PKI" BIN="$T/fake" "$VA_TOP/scripts/run.sh"
+wait_log "$T/run2.log" "nothing to run|every service has exited" "run.sh with every port taken ends"
+expect_grep "already listens on 127.0.0.1:$op" "$T/run2.log" "a taken port is reported"
+daemon_stop blocker || true
+
+# --- the real programs built so far ------------------------------------------------------------------------------
+built=()
+for b in ocspd tsad crlgen; do [ -x "$BIN/$b" ] && built+=("$b"); done
+if [ ! -x "$BIN/vactl" ] || [ ${#built[@]} -eq 0 ]; then
+	echo "skip: real run (vactl or every service not built yet)"
+	done_ok
+	exit 0
+fi
+R="$T/real"
+cp -a "$PKI" "$R"
+rm -f "$R/va.conf" "$R/ocspd.stopped"
+sed -i "s#$PKI#$R#g" "$R/softhsm2.conf" "$R/openssl.cnf"
+read -r op tp cp < <(ports "$VA_TOP/conf/va.conf" "$R/va.conf")
+daemon_start real env RUN_DIR="$R" BIN="$BIN" "$VA_TOP/scripts/run.sh"
+wait_log "$T/real.log" "running .*Ctrl-C stops them|nothing to run" "run.sh started the real services"
+export SOFTHSM2_CONF="$R/softhsm2.conf"
+good=$(awk -F'\t' '$3 == "good" { print $1; exit }' "$R/ca1/leaves.tsv")
+revoked=$(awk -F'\t' '$3 == "revoked" { print $1; exit }' "$R/ca1/leaves.tsv")
+for b in "${built[@]}"; do
+	expect_grep "$b ready on" "$T/real.log" "real $b ready"
+done
+if [[ " ${built[*]} " == *" ocspd "* ]]; then
+	for s in "$good:good" "$revoked:revoked"; do
+		openssl ocsp -issuer "$R/ca1.pem" -cert "$R/ca1/certs/${s%%:*}.pem" -url "http://127.0.0.1:$op" \
+			-CAfile "$R/root.pem" -verify_other "$R/ca1.pem" >"$T/ocsp.out" 2>&1 || true
+		expect_grep "Response verify OK" "$T/ocsp.out" "ocspd response for ${s%%:*} verifies"
+		expect_grep ": ${s#*:}\$" "$T/ocsp.out" "ocspd says ${s#*:} for ${s%%:*}"
+	done
+fi
+if [[ " ${built[*]} " == *" tsad "* ]]; then
+	openssl ts -query -data "$VA_TOP/README.md" -sha256 -cert -out "$T/q.tsq" 2>/dev/null
+	curl -s -H 'Content-Type: application/timestamp-query' --data-binary "@$T/q.tsq" "http://127.0.0.1:$tp/" \
+		-o "$T/r.tsr"
+	openssl ts -verify -in "$T/r.tsr" -queryfile "$T/q.tsq" -CAfile "$R/root.pem" -untrusted "$R/chain1.pem" \
+		>"$T/ts.out" 2>&1 || true
+	expect_grep "Verification: OK" "$T/ts.out" "tsad token verifies"
+fi
+if [[ " ${built[*]} " == *" crlgen "* ]]; then
+	curl -s "http://127.0.0.1:$cp/crl/ca1.crl" -o "$T/ca1.crl"
+	openssl crl -inform DER -in "$T/ca1.crl" -CAfile "$R/ca1.pem" -noout >"$T/crl.out" 2>&1 || true
+	expect_grep "verify OK" "$T/crl.out" "crlgen CRL verifies"
+fi
+daemon_stop real || fail "run.sh exited non-zero on SIGTERM"
+for b in "${built[@]}"; do
+	expect_grep "$b stopped" "$T/real.log" "real $b stopped cleanly"
+done
+
+done_ok
