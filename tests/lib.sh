@@ -113,3 +113,16 @@ pki_openssl() {
 	local sub=$1; shift
 	OPENSSL_CONF="$PKI/engine.cnf" openssl "$sub" -engine pkcs11 -passin "file:$PKI/pin" "$@"
 }
+
+# pki_ca CA args...: `openssl ca -batch` on the $PKI copy, signing with CA's key (ca1/ca2 in the token, cafile
+# from its file), e.g. pki_ca ca1 -revoke "$PKI/ca1/certs/1004.pem" -crl_reason superseded
+# or pki_ca ca1 -in req.csr -extensions va_leaf_ca1 -notext -out new.pem (the CA's index.txt records both).
+pki_ca() {
+	local ca=$1; shift
+	if [ "$ca" = cafile ]; then
+		openssl ca -batch -config "$PKI/openssl.cnf" -name cafile -keyfile "$PKI/cafile.key" "$@"
+	else
+		pki_openssl ca -batch -config "$PKI/openssl.cnf" -name "$ca" -keyform engine \
+			-keyfile "pkcs11:token=va;object=$ca;type=private" "$@"
+	fi
+}

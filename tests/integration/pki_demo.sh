@@ -151,6 +151,16 @@ expect_grep ": revoked$" "$T/ocsp.out" "openssl ocsp: revoked leaf"
 ocsp_status -serial 0x7777
 expect_grep ": unknown$" "$T/ocsp.out" "openssl ocsp: a serial ca1 never issued is not good"
 
+# pki_ca revokes in the copy (token key) and openssl's CRL then lists it.
+pki_ca ca1 -revoke "ca1/certs/$leaf.pem" -crl_reason superseded >/dev/null 2>&1 || fail "pki_ca -revoke"
+expect_grep "^R.*,superseded"$'\t'"$leaf"$'\t' ca1/index.txt "pki_ca revoked $leaf in the copy's index"
+pki_ca ca1 -gencrl -out "$T/new.crl" >/dev/null 2>&1 || fail "pki_ca -gencrl"
+expect_grep "Serial Number: $leaf" <(openssl crl -in "$T/new.crl" -noout -text) "the new CRL lists $leaf"
+pki_ca cafile -revoke cafile/certs/3000.pem >/dev/null 2>&1 || fail "pki_ca -revoke with the file CA"
+! pki_ca ca3 -revoke cafile/certs/3001.pem >/dev/null 2>&1 || fail "pki_ca accepted an unknown CA"
+! pki_ca ca1 -revoke "ca1/certs/$leaf.pem" >/dev/null 2>&1 || fail "pki_ca revoked a certificate twice"
+ok "pki_ca refuses an unknown CA and a second revocation"
+
 # --- reruns reuse what exists --------------------------------------------------------------------------------------
 sum_before=$(cat ca1.pem ocsp1.pem tsa.pem ca1/index.txt | sha1sum)
 t0=$SECONDS
