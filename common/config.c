@@ -51,7 +51,7 @@ static const char *config_type_name(int type)
 	}
 }
 
-/* Path of a setting for messages: "ocspd.http.port", "signers.[1].name". */
+/* Path of a setting for messages: "ocspd.http.port", "signers[1].name". */
 static void config_setting_path(const config_setting_t *s, char *out, size_t outlen)
 {
 	const config_setting_t *chain[32];
@@ -416,7 +416,7 @@ static int config_read_signer(const va_config *cfg, const config_setting_t *e, s
 	const config_setting_t *pin;
 
 	memset(sc, 0, sizeof(*sc));
-	snprintf(where, sizeof(where), "signers.[%d]", config_setting_index(e));
+	snprintf(where, sizeof(where), "signers[%d]", config_setting_index(e));
 	if (!config_setting_is_group(e)) {
 		config_error(e, "%s must be a group { name = ...; type = ...; ... }", where);
 		return 1;
