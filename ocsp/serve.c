@@ -1,0 +1,248 @@
+#include "serve.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "clock.h"
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "request.h"
+#include "responder.h"
+#include "response.h"
+
+struct ocspd {
+	const char *path;
+	store *st;
+	metrics *m;
+	struct ocsp_counters cnt;
+	pthread_rwlock_t lock;      /* guards r: readers are requests, the writer is a reload */
+	ocsp_responder *r;
+	struct ocspd_conf *conf;    /* the configuration r was built from */
+};
+
+static void http_date(int64_t t, char *out, size_t len)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, len, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+/* RFC 9110 13.1.2: If-None-Match is a list of entity tags, or "*". */
+static int etag_matches(const char *inm, const char *etag)
+{
+	size_t el = strlen(etag);
+	const char *p = inm;
+
+	while (*p) {
+		while (*p == ' ' || *p == ',' || *p == '\t')
+			p++;
+		if (*p == '*')
+			return 1;
+		if (strncmp(p, "W/", 2) == 0)
+			p += 2;
+		if (strncmp(p, etag, el) == 0 && (p[el] == 0 || p[el] == ',' || p[el] == ' '))
+			return 1;
+		while (*p && *p != ',')
+			p++;
+	}
+	return 0;
+}
+
+static void ocsp_handler(void *arg, const struct http_request *req, struct http_response *resp)
+{
+	struct ocspd *d = arg;
+	uint8_t getbuf[LIM_HTTP_URL_MAX];
+	const uint8_t *der;
+	size_t len = 0;
+	struct ocsp_answer a;
+	int is_get = req->method == HTTP_GET;
+
+	if (is_get) {
+		if (ocsp_get_decode(req->path, strlen(req->path), getbuf, sizeof(getbuf), &len) != 0)
+			len = 0;
+		der = getbuf;
+	} else {
+		const char *ct = http_request_header(req, "Content-Type");
+
+		/* RFC 6960 A.1: POST bodies are application/ocsp-request; a missing type is tolerated (old clients). */
+		if (ct != NULL && strncasecmp(ct, "application/ocsp-request", 24) != 0) {
+			http_response_text(resp, 415, "Content-Type must be application/ocsp-request\n");
+			resp->result = "bad-type";
+			return;
+		}
+		der = req->body;
+		len = req->body_len;
+	}
+	pthread_rwlock_rdlock(&d->lock);
+	if (len == 0 || der == NULL) {
+		memset(&a, 0, sizeof(a));
+		a.resp_status = OCSP_MALFORMED_REQUEST;
+		a.err_der = ocsp_response_error(OCSP_MALFORMED_REQUEST, &a.err_len);
+		a.result = "malformed";
+	} else {
+		ocsp_responder_answer(d->r, der, len, &a);
+	}
+	pthread_rwlock_unlock(&d->lock);
+
+	resp->status = 200;
+	resp->content_type = "application/ocsp-response";
+	resp->result = a.result;
+	if (a.entry == NULL) {
+		/* Error responses are OCSP responses (RFC 6960 2.3), never cached. */
+		resp->body = a.err_der;
+		resp->body_len = a.err_len;
+		http_response_header(resp, "Cache-Control", "no-store");
+		return;
+	}
+	if (is_get && a.cacheable) {
+		struct ocsp_cache_entry *e = a.entry;
+		int64_t now = clock_now_sec(), age = e->refresh_at - now;
+		char date[64];
+		const char *inm = http_request_header(req, "If-None-Match");
+
+		/* RFC 5019 6.2: max-age no later than nextUpdate (we stop at the refresh point, earlier still). */
+		if (age < 0)
+			age = 0;
+		http_response_header(resp, "Cache-Control", "max-age=%lld, public, no-transform, must-revalidate",
+				     (long long)age);
+		http_date(e->this_update, date, sizeof(date));
+		http_response_header(resp, "Last-Modified", "%s", date);
+		http_date(e->next_update, date, sizeof(date));
+		http_response_header(resp, "Expires", "%s", date);
+		http_response_header(resp, "ETag", "%s", e->etag);
+		if (inm != NULL && etag_matches(inm, e->etag)) {
+			resp->status = 304;
+			resp->content_type = NULL;
+			resp->result = "not-modified";
+			ocsp_cache_entry_put(e);
+			return;
+		}
+	}
+	/* The cached DER goes out by reference: released when libmicrohttpd is done with it. */
+	resp->body = a.entry->der;
+	resp->body_len = a.entry->der_len;
+	resp->body_free = ocsp_cache_entry_release;
+	resp->body_free_arg = a.entry;
+}
+
+static int ocspd_ready(void *arg, char *why, size_t whylen)
+{
+	struct ocspd *d = arg;
+	int rc;
+
+	pthread_rwlock_rdlock(&d->lock);
+	rc = ocsp_responder_ready(d->r, why, whylen);
+	pthread_rwlock_unlock(&d->lock);
+	return rc;
+}
+
+static void ocspd_tick(void *arg)
+{
+	struct ocspd *d = arg;
+
+	pthread_rwlock_rdlock(&d->lock);
+	ocsp_responder_tick(d->r);
+	pthread_rwlock_unlock(&d->lock);
+}
+
+static struct ocspd_conf *conf_load(const char *path)
+{
+	struct ocspd_conf *conf = calloc(1, sizeof(*conf));
+	va_config *cfg;
+	int rc;
+
+	if (conf == NULL)
+		return NULL;
+	cfg = config_load(path, &rc);
+	if (cfg == NULL || ocspd_conf_read(cfg, conf) != 0) {
+		config_free(cfg);
+		free(conf);
+		return NULL;
+	}
+	config_free(cfg);
+	return conf;
+}
+
+static int ocspd_reload(void *arg)
+{
+	struct ocspd *d = arg;
+	struct ocspd_conf *conf = conf_load(d->path), *oldconf;
+	ocsp_responder *nr, *old;
+	int rc;
+
+	if (conf == NULL)
+		return VA_ERR_CONFIG;
+	if (strcmp(conf->store.path, d->conf->store.path) != 0 || memcmp(&conf->http, &d->conf->http, sizeof(conf->http)))
+		log_warn("ocspd: store and http settings change only with a restart");
+	nr = ocsp_responder_new(conf, d->st, &d->cnt, &rc);
+	if (nr == NULL) {
+		free(conf);
+		return rc;
+	}
+	pthread_rwlock_wrlock(&d->lock);
+	old = d->r;
+	oldconf = d->conf;
+	d->r = nr;
+	d->conf = conf;
+	pthread_rwlock_unlock(&d->lock);
+	ocsp_responder_free(old);
+	free(oldconf);
+	log_info("ocspd: configuration reloaded");
+	return 0;
+}
+
+int ocspd_run(const char *path, int check_only)
+{
+	struct ocspd d;
+	struct http_route route = { "/", HTTP_GET | HTTP_POST, ocsp_handler, &d };
+	http_server *srv = NULL;
+	int rc, ex = 1;
+
+	memset(&d, 0, sizeof(d));
+	d.path = path;
+	pthread_rwlock_init(&d.lock, NULL);
+	d.conf = conf_load(path);
+	if (d.conf == NULL) {
+		log_err("ocspd: %s: configuration has errors", path);
+		goto out;
+	}
+	if (check_only) {
+		printf("%s: ocspd configuration OK (%zu CA%s)\n", path, d.conf->ncas, d.conf->ncas == 1 ? "" : "s");
+		ex = 0;
+		goto out;
+	}
+	d.st = store_open(d.conf->store.path, STORE_RDONLY, d.conf->store.map_size, &rc);
+	if (d.st == NULL) {
+		log_err("ocspd: store %s: %s", d.conf->store.path, va_strerror(rc));
+		goto out;
+	}
+	d.m = metrics_new("ocspd_");
+	ocsp_counters_init(&d.cnt, d.m);
+	d.r = ocsp_responder_new(d.conf, d.st, &d.cnt, &rc);
+	if (d.r == NULL) {
+		log_err("ocspd: cannot start: %s", va_strerror(rc));
+		goto out;
+	}
+	srv = http_start(&d.conf->http, &route, 1, ocspd_ready, &d, d.m);
+	if (srv == NULL)
+		goto out;
+	log_info("ocspd: listening on %s:%u", d.conf->http.listen, (unsigned)http_port(srv));
+	/* ~200 ms: a revoked certificate is never served "good" more than a second after the change. */
+	rc = http_main_loop(ocspd_reload, ocspd_tick, 200, &d);
+	ex = rc == 0 ? 0 : 1;
+out:
+	http_stop(srv);
+	ocsp_responder_free(d.r);
+	metrics_free(d.m);
+	store_close(d.st);
+	free(d.conf);
+	pthread_rwlock_destroy(&d.lock);
+	return ex;
+}
