@@ -1,4 +1,5 @@
-/* cmd_query.c: `vactl list`, `vactl stats`, `vactl export` (read-only). */
+/* cmd_query.c: `vactl list`, `vactl stats`, `vactl export`, `vactl changes` (read-only). */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +7,7 @@
 #include "clock.h"
 #include "index.h"
 #include "vactl.h"
+#include "vtime.h"
 
 struct list_walk {
 	const char *label;
@@ -156,4 +158,76 @@ int cmd_export(struct vactl *v, int argc, char **argv)
 	}
 	vactl_info(v, "exported %llu entries of '%s'", (unsigned long long)w.lines, w.label);
 	return VACTL_OK;
+}
+
+struct changes_walk {
+	const struct vactl_issuers *iss;
+};
+
+static const char *change_op_name(int op)
+{
+	switch (op) {
+	case STORE_OP_ISSUE: return "issue";
+	case STORE_OP_REVOKE: return "revoke";
+	case STORE_OP_HOLD: return "hold";
+	case STORE_OP_RELEASE: return "release";
+	case STORE_OP_ISSUER_ADD: return "issuer-add";
+	default: return "unknown";
+	}
+}
+
+static int changes_one(void *arg, const struct store_change *ch)
+{
+	const struct changes_walk *w = arg;
+	const char *label = "?";
+	char when[VTIME_STR_MAX] = "?", hex[2 * LIM_SERIAL_MAX + 3] = "-";
+
+	for (size_t i = 0; i < w->iss->n; i++)
+		if (w->iss->r[i].id == ch->issuer_id)
+			label = w->iss->r[i].label;
+	if (vtime_format_iso(ch->when, when, sizeof(when)) != VA_OK)
+		snprintf(when, sizeof(when), "?");
+	if (ch->op != STORE_OP_ISSUER_ADD)
+		store_serial_to_hex(&ch->serial, hex, sizeof(hex));
+	printf("%llu\t%s\t%s\t%s\t%s\t%s\t%.*s\n", (unsigned long long)ch->seq, when, change_op_name(ch->op), label,
+	       hex, ch->op == STORE_OP_ISSUER_ADD ? "-" : store_status_name(ch->rec.status), LIM_ACTOR_MAX,
+	       ch->actor);
+	return ferror(stdout) ? VA_ERR_IO : 0;
+}
+
+int cmd_changes(struct vactl *v, int argc, char **argv)
+{
+	static const struct option opts[] = { { "since", required_argument, NULL, 's' }, { NULL, 0, NULL, 0 } };
+	struct vactl_issuers *iss = NULL;
+	struct changes_walk w;
+	unsigned long long since = 0;
+	char *end;
+	int c, rc, ret = VACTL_ERROR;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 's')
+			return vactl_usage("changes [--since SEQ]");
+		errno = 0;
+		since = strtoull(optarg, &end, 10);
+		if (errno != 0 || end == optarg || *end != '\0' || optarg[0] == '-')
+			return vactl_usage("changes: --since takes a sequence number, not '%s'", optarg);
+	}
+	if (optind != argc)
+		return vactl_usage("changes [--since SEQ]");
+	if (vactl_store_open(v, STORE_RDONLY) != VA_OK)
+		return VACTL_ERROR;
+	iss = calloc(1, sizeof(*iss));
+	if (iss == NULL || vactl_issuers_collect(v, iss) != VA_OK)
+		goto out;
+	w.iss = iss;
+	rc = store_changes_since(v->st, (uint64_t)since, 0, changes_one, &w);
+	if (rc != VA_OK) {
+		vactl_err("reading the change log: %s", va_strerror(rc));
+		goto out;
+	}
+	ret = VACTL_OK;
+out:
+	free(iss);
+	return ret;
 }

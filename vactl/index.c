@@ -340,7 +340,9 @@ void index_entry_from_rec(const struct store_serial *serial, const struct store_
 	e->status = 'R';
 	e->revoked_at = rec->revoked_at;
 	e->reason = rec->status == STORE_HOLD ? STORE_REASON_CERTIFICATE_HOLD : rec->reason;
-	e->has_reason = 1;
+	/* RFC 5280 5.3.1: reason code unspecified SHOULD be absent; without a name `openssl ca -gencrl` leaves the
+	 * reasonCode extension out. */
+	e->has_reason = e->reason != STORE_REASON_UNSPECIFIED;
 	e->has_invalidity = rec->has_invalidity;
 	e->invalidity = rec->invalidity;
 }

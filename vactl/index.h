@@ -59,7 +59,7 @@ VA_MUST_CHECK int index_line_parse(char *buf, size_t len, struct index_entry *e,
 /* The store record an entry stands for: V/E -> good, R with certificateHold -> hold, other R -> revoked. */
 void index_entry_to_rec(const struct index_entry *e, struct store_cert_rec *rec);
 /* The entry for a store record: status E for a good certificate whose notAfter is before now; a hold is written
- * "date,certificateHold"; an invalidity date is kept as keyTime/CAkeyTime (the only forms OpenSSL can read back)
+ * "date,certificateHold"; reason unspecified is written as a bare date (RFC 5280 5.3.1); an invalidity date is kept as keyTime/CAkeyTime (the only forms OpenSSL can read back)
  * and dropped for other reasons. The store keeps no file name or subject: file is set to "unknown" and subject to
  * "" (static strings); callers may point them elsewhere before formatting. */
 void index_entry_from_rec(const struct store_serial *serial, const struct store_cert_rec *rec, int64_t now,

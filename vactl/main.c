@@ -29,6 +29,7 @@ static const char vactl_help[] =
 	"                                        LABEL SERIAL STATUS NOTAFTER REVOKED REASON INVALIDITY\n"
 	"  stats                                 counts and map usage\n"
 	"  export LABEL                          the issuer's entries as an OpenSSL index.txt on stdout\n"
+	"  changes [--since SEQ]                 the change log: SEQ WHEN OP LABEL SERIAL STATUS ACTOR\n"
 	"  backup DIR                            consistent compacted copy into a new or empty DIR, then checked\n"
 	"  check                                 consistency check of the store\n"
 	"  help                                  this text\n"
@@ -45,6 +46,7 @@ static const struct {
 	{ "init", cmd_init },     { "ca", cmd_ca },         { "import", cmd_import }, { "revoke", cmd_revoke },
 	{ "hold", cmd_hold },     { "release", cmd_release }, { "status", cmd_status }, { "list", cmd_list },
 	{ "stats", cmd_stats },   { "export", cmd_export }, { "backup", cmd_backup }, { "check", cmd_check },
+	{ "changes", cmd_changes },
 };
 
 /* -n: every problem of the common sections, with file and line (config.c logs them). The services' own

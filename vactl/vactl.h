@@ -82,6 +82,7 @@ int cmd_status(struct vactl *v, int argc, char **argv);
 int cmd_list(struct vactl *v, int argc, char **argv);
 int cmd_stats(struct vactl *v, int argc, char **argv);
 int cmd_export(struct vactl *v, int argc, char **argv);
+int cmd_changes(struct vactl *v, int argc, char **argv);
 int cmd_backup(struct vactl *v, int argc, char **argv);
 int cmd_check(struct vactl *v, int argc, char **argv);
 

@@ -280,6 +280,10 @@ static void test_from_rec(void **state)
 	assert_int_equal(index_line_format(&e, out, sizeof(out)), VA_OK);
 	assert_string_equal(out, "R\t261123010203Z\t261123010203Z,certificateHold\t1F\tunknown\t\n");
 	rec.status = STORE_REVOKED;
+	rec.reason = STORE_REASON_UNSPECIFIED;
+	index_entry_from_rec(&s, &rec, T_2026, &e);
+	assert_int_equal(index_line_format(&e, out, sizeof(out)), VA_OK);
+	assert_string_equal(out, "R\t261123010203Z\t261123010203Z\t1F\tunknown\t\n");
 	rec.reason = STORE_REASON_SUPERSEDED;
 	rec.has_invalidity = 1;
 	rec.invalidity = T_2026 - 60;
