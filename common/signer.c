@@ -417,7 +417,8 @@ void signer_free(signer *s)
 	EVP_PKEY_free(s->op_key);
 	EVP_PKEY_free(s->file_key);
 	RSA_meth_free(s->rsa_meth);
-	EC_KEY_METHOD_free(s->ec_meth);
+	if (s->ec_meth != NULL)
+		EC_KEY_METHOD_free(s->ec_meth); /* not NULL-safe in OpenSSL 3.0 */
 	sk_X509_pop_free(s->chain, X509_free);
 	X509_free(s->cert);
 	OPENSSL_cleanse(s, sizeof(*s));
