@@ -52,17 +52,18 @@ http_listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # --- 2. the store ---------------------------------------------------------------------------------------------------
 if [ -x "$BIN/vactl" ]; then
 	say "store: $RUN/store"
-	"$BIN/vactl" -n -c "$CONF" || { echo "run/va.conf does not pass vactl -n" >&2; exit 1; }
-	if [ ! -e "$RUN/.store-ready" ]; then
-		[ -e "$RUN/store/data.mdb" ] || "$BIN/vactl" -c "$CONF" init
+	"$BIN/vactl" -q -n -c "$CONF" || { echo "run/va.conf does not pass vactl -n" >&2; exit 1; }
+	# init and ca add are no-ops when already done; the imports run once (a later run must not undo what an
+	# operator changed with vactl since), and again after an interrupted first run (re-importing is a no-op).
+	"$BIN/vactl" -q -c "$CONF" init
+	for ca in ca1 ca2 cafile; do
+		"$BIN/vactl" -q -c "$CONF" ca add "$ca" "$RUN/$ca.pem"
+	done
+	if [ ! -e "$RUN/.store-imported" ]; then
 		for ca in ca1 ca2 cafile; do
-			if ! "$BIN/vactl" -c "$CONF" ca list 2>/dev/null | grep -qw "$ca"; then
-				"$BIN/vactl" -c "$CONF" ca add "$ca" "$RUN/$ca.pem"
-			fi
-			# Re-importing the same index is a no-op, so an interrupted import is simply run again.
-			"$BIN/vactl" -c "$CONF" import "$ca" "$RUN/$ca/index.txt"
+			"$BIN/vactl" -c "$CONF" import "$ca" --index "$RUN/$ca/index.txt"
 		done
-		touch "$RUN/.store-ready"
+		touch "$RUN/.store-imported"
 	fi
 	"$BIN/vactl" -c "$CONF" stats || true
 else

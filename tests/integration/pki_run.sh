@@ -104,6 +104,17 @@ if [[ " ${built[*]} " == *" ocspd "* ]]; then
 		expect_grep "Response verify OK" "$T/ocsp.out" "ocspd response for ${s%%:*} verifies"
 		expect_grep ": ${s#*:}\$" "$T/ocsp.out" "ocspd says ${s#*:} for ${s%%:*}"
 	done
+	# The demo's story: revoke with vactl while ocspd runs, and the next answer changes (bounded poll: the
+	# responder sees the store's change log, no restart).
+	"$BIN/vactl" -q -c "$R/va.conf" revoke ca1 "$good" --reason keyCompromise
+	for ((i = 0; i < 50; i++)); do
+		openssl ocsp -issuer "$R/ca1.pem" -cert "$R/ca1/certs/$good.pem" -url "http://127.0.0.1:$op" \
+			-CAfile "$R/root.pem" -verify_other "$R/ca1.pem" >"$T/ocsp.out" 2>&1 || true
+		grep -q ": revoked\$" "$T/ocsp.out" && break
+		sleep 0.1
+	done
+	expect_grep ": revoked\$" "$T/ocsp.out" "after vactl revoke, ocspd says revoked for $good"
+	expect_grep "Reason: keyCompromise" "$T/ocsp.out" "with the reason given to vactl"
 fi
 if [[ " ${built[*]} " == *" tsad "* ]]; then
 	openssl ts -query -data "$VA_TOP/README.md" -sha256 -cert -out "$T/q.tsq" 2>/dev/null
