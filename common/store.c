@@ -591,7 +591,9 @@ int store_meta_get(store *st, const char *name, void *buf, size_t *len)
 		return rc;
 	rc = store_lmdb_err(mdb_get(txn, st->db_meta, &k, &v), "reading a meta value");
 	if (rc == 0) {
-		memcpy(buf, v.mv_data, v.mv_size < *len ? v.mv_size : *len);
+		size_t n = v.mv_size < *len ? v.mv_size : *len;
+		if (n > 0)
+			memcpy(buf, v.mv_data, n);
 		*len = v.mv_size;
 	}
 	store_rtxn_end(st, txn);

@@ -118,7 +118,7 @@ static int same_status(const struct store_cert_rec *a, const struct store_cert_r
 	       a->has_invalidity == b->has_invalidity && a->invalidity == b->invalidity;
 }
 
-/* What recording `in` (already normalised) does to an existing record old: 0 with *out/*op, VA_ERR_EXISTS when
+/* What recording `in` (already normalised) does to an existing record old: 0 with *out and *op set, VA_ERR_EXISTS when
  * nothing changes, VA_ERR_CONFLICT when the status rules forbid it (a revoked certificate never becomes good
  * again; only a hold can be lifted). */
 static int put_transition(const struct store_cert_rec *old, const struct store_cert_rec *in,

@@ -1,0 +1,1263 @@
+/*
+ * test_store.c: the store in one process: serial conversions, every API's round trip, the status-change rules,
+ * the change log, batches, meta and counters, statistics, backup, the consistency check, schema mismatch,
+ * damaged values, concurrent readers in threads and map growth from a tiny map.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+#include <openssl/ocsp.h>
+#include <openssl/x509.h>
+
+#include "clock.h"
+#include "store.h"
+#include "test_store_lib.h"
+
+struct fx {
+	char dir[256];
+	store *st;
+	uint8_t *ca_der;
+	size_t ca_len;
+	uint32_t ca;
+};
+
+static time_t fixed_now = 1700000000;
+
+static struct timespec fixed_clock(void *arg)
+{
+	struct timespec ts = { .tv_sec = *(time_t *)arg, .tv_nsec = 0 };
+	return ts;
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	int err;
+
+	assert_non_null(f);
+	tsl_mkdtemp(f->dir, sizeof(f->dir));
+	strcat(f->dir, "/st");
+	f->st = store_open(f->dir, STORE_RDWR | STORE_CREATE, 0, &err);
+	assert_int_equal(err, 0);
+	assert_non_null(f->st);
+	assert_int_equal(tsl_make_ca("Test CA 1", &f->ca_der, &f->ca_len), 0);
+	assert_int_equal(store_issuer_add(f->st, "ca1", f->ca_der, f->ca_len, &f->ca), 0);
+	clock_set_source(fixed_clock, &fixed_now);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char top[256];
+
+	clock_set_source(NULL, NULL);
+	store_close(f->st);
+	snprintf(top, sizeof(top), "%s", f->dir);
+	*strrchr(top, '/') = '\0';
+	tsl_rmtree(top);
+	free(f->ca_der);
+	free(f);
+	return 0;
+}
+
+/* ---- serials ---- */
+
+static void expect_serial(const struct store_serial *s, const char *hex)
+{
+	char out[2 * LIM_SERIAL_MAX + 2];
+
+	store_serial_to_hex(s, out, sizeof(out));
+	assert_string_equal(out, hex);
+}
+
+static void test_serial_der(void **state)
+{
+	static const struct {
+		uint8_t in[40];
+		size_t len;
+		int rc;
+		const char *hex;
+	} v[] = {
+		{ { 0x00 }, 1, 0, "00" },
+		{ { 0x01 }, 1, 0, "01" },
+		{ { 0x7F }, 1, 0, "7F" },
+		{ { 0x00, 0x80 }, 2, 0, "80" },
+		{ { 0x00, 0x00, 0x01 }, 3, 0, "01" }, /* non-minimal, canonicalised */
+		{ { 0x80 }, 1, 0, "-80" },
+		{ { 0xFF }, 1, 0, "-01" },
+		{ { 0xFF, 0x7F }, 2, 0, "-81" },
+		{ { 0xFF, 0x00 }, 2, 0, "-0100" },
+		{ { 0xFF, 0xFF, 0x80 }, 3, 0, "-80" }, /* redundant sign octets */
+		{ { 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10,
+		    0x11, 0x12, 0x13, 0x14 }, 20, 0, "0102030405060708090A0B0C0D0E0F1011121314" },
+		{ { 0 }, 0, VA_ERR_INVAL, NULL },
+	};
+	struct store_serial s;
+	uint8_t big[40];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		assert_int_equal(store_serial_from_der(&s, v[i].in, v[i].len), v[i].rc);
+		if (v[i].rc == 0)
+			expect_serial(&s, v[i].hex);
+	}
+	/* 32 significant octets (positive needs a leading 0x00 when the top bit is set): the limit. */
+	memset(big, 0xFF, sizeof(big));
+	big[0] = 0x00;
+	assert_int_equal(store_serial_from_der(&s, big, 1 + LIM_SERIAL_MAX), 0);
+	assert_int_equal(s.len, LIM_SERIAL_MAX);
+	assert_int_equal(s.negative, 0);
+	/* 33 significant octets: too long. */
+	big[0] = 0x01;
+	assert_int_equal(store_serial_from_der(&s, big, 1 + LIM_SERIAL_MAX), VA_ERR_RANGE);
+	/* Negative, 33 octets with no redundant sign octet: magnitude > 32 octets. */
+	memset(big, 0, sizeof(big));
+	big[0] = 0x80;
+	assert_int_equal(store_serial_from_der(&s, big, 1 + LIM_SERIAL_MAX), VA_ERR_RANGE);
+	assert_int_equal(store_serial_from_der(&s, big, sizeof(big)), VA_ERR_RANGE);
+	assert_int_equal(store_serial_from_der(NULL, big, 1), VA_ERR_INVAL);
+	assert_int_equal(store_serial_from_der(&s, NULL, 1), VA_ERR_INVAL);
+}
+
+static void test_serial_hex(void **state)
+{
+	static const struct {
+		const char *in;
+		int rc;
+		const char *hex;
+	} v[] = {
+		{ "01AF", 0, "01AF" },
+		{ "0x01af", 0, "01AF" },
+		{ "0X01AF", 0, "01AF" },
+		{ "01:af", 0, "01AF" },
+		{ "1af", 0, "01AF" },
+		{ "0", 0, "00" },
+		{ "0000", 0, "00" },
+		{ "-01", 0, "-01" },
+		{ "-0", 0, "00" }, /* no negative zero */
+		{ "000000000000000000000000000000000000000000000000000000000000000000000000000001", 0, "01" },
+		{ "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF", 0,
+		  "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF" },
+		{ "1FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF", VA_ERR_RANGE, NULL },
+		{ "", VA_ERR_INVAL, NULL },
+		{ "-", VA_ERR_INVAL, NULL },
+		{ "0x", VA_ERR_INVAL, NULL },
+		{ "zz", VA_ERR_INVAL, NULL },
+		{ "01 02", VA_ERR_INVAL, NULL },
+		{ " 01", VA_ERR_INVAL, NULL },
+		{ ":01", VA_ERR_INVAL, NULL },
+		{ "01:", VA_ERR_INVAL, NULL },
+		{ "01::02", VA_ERR_INVAL, NULL },
+		{ "--01", VA_ERR_INVAL, NULL },
+		{ "0x-1", VA_ERR_INVAL, NULL },
+	};
+	struct store_serial s;
+	char small[3];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		int rc = store_serial_from_hex(&s, v[i].in);
+		if (rc != v[i].rc)
+			fail_msg("'%s': got %d, expected %d", v[i].in, rc, v[i].rc);
+		if (rc == 0)
+			expect_serial(&s, v[i].hex);
+	}
+	assert_int_equal(store_serial_from_hex(&s, NULL), VA_ERR_INVAL);
+	/* to_hex never overflows: a too small buffer gets the empty string. */
+	assert_int_equal(store_serial_from_hex(&s, "0102"), 0);
+	store_serial_to_hex(&s, small, sizeof(small));
+	assert_string_equal(small, "");
+	assert_int_equal(store_serial_from_hex(&s, "-01"), 0);
+	store_serial_to_hex(&s, small, sizeof(small));
+	assert_string_equal(small, "");
+}
+
+static void test_serial_bytes(void **state)
+{
+	uint8_t b[40];
+	struct store_serial s;
+
+	(void)state;
+	memset(b, 0, sizeof(b));
+	assert_int_equal(store_serial_from_bytes(&s, b, 0), 0);
+	expect_serial(&s, "00");
+	assert_int_equal(store_serial_from_bytes(&s, NULL, 0), 0);
+	assert_int_equal(s.len, 0);
+	assert_int_equal(store_serial_from_bytes(&s, b, sizeof(b)), 0); /* all zeros */
+	assert_int_equal(s.len, 0);
+	b[39] = 0x80;
+	assert_int_equal(store_serial_from_bytes(&s, b, sizeof(b)), 0);
+	expect_serial(&s, "80");
+	assert_int_equal(s.negative, 0); /* bytes are a magnitude: the top bit is no sign */
+	memset(b, 0xAB, sizeof(b));
+	assert_int_equal(store_serial_from_bytes(&s, b, LIM_SERIAL_MAX), 0);
+	assert_int_equal(store_serial_from_bytes(&s, b, LIM_SERIAL_MAX + 1), VA_ERR_RANGE);
+	assert_int_equal(store_serial_from_bytes(&s, NULL, 1), VA_ERR_INVAL);
+	/* Same value through every door gives the same canonical serial. */
+	struct store_serial a, c, d;
+	uint8_t der[] = { 0x00, 0x9F, 0x01 }, mag[] = { 0x00, 0x00, 0x9F, 0x01 };
+	assert_int_equal(store_serial_from_der(&a, der, sizeof(der)), 0);
+	assert_int_equal(store_serial_from_bytes(&c, mag, sizeof(mag)), 0);
+	assert_int_equal(store_serial_from_hex(&d, "9f:01"), 0);
+	assert_memory_equal(&a, &c, sizeof(a));
+	assert_memory_equal(&a, &d, sizeof(a));
+}
+
+static void test_names(void **state)
+{
+	static const char *names[] = { "unspecified", "keyCompromise", "CACompromise", "affiliationChanged",
+				       "superseded", "cessationOfOperation", "certificateHold", NULL,
+				       "removeFromCRL", "privilegeWithdrawn", "AACompromise" };
+
+	(void)state;
+	for (int r = 0; r <= 10; r++) {
+		if (names[r] == NULL) {
+			assert_string_equal(store_reason_name(r), "unknown");
+			continue;
+		}
+		assert_string_equal(store_reason_name(r), names[r]);
+		assert_int_equal(store_reason_parse(names[r]), r);
+	}
+	assert_int_equal(store_reason_parse("KEYCOMPROMISE"), STORE_REASON_KEY_COMPROMISE);
+	assert_int_equal(store_reason_parse("cacompromise"), STORE_REASON_CA_COMPROMISE);
+	assert_int_equal(store_reason_parse("key compromise"), -1);
+	assert_int_equal(store_reason_parse(""), -1);
+	assert_int_equal(store_reason_parse(NULL), -1);
+	assert_string_equal(store_reason_name(-1), "unknown");
+	assert_string_equal(store_reason_name(11), "unknown");
+	assert_string_equal(store_status_name(STORE_GOOD), "good");
+	assert_string_equal(store_status_name(STORE_REVOKED), "revoked");
+	assert_string_equal(store_status_name(STORE_HOLD), "hold");
+	assert_string_equal(store_status_name(3), "unknown");
+	assert_int_equal(store_hash_len(STORE_HASH_SHA1), 20);
+	assert_int_equal(store_hash_len(STORE_HASH_SHA512), 64);
+	assert_int_equal(store_hash_len(STORE_HASH_COUNT), 0);
+}
+
+/* ---- open ---- */
+
+static void test_open_errors(void **state)
+{
+	char dir[256], sub[300];
+	int err = 1;
+	store *st;
+
+	(void)state;
+	tsl_mkdtemp(dir, sizeof(dir));
+	snprintf(sub, sizeof(sub), "%s/none", dir);
+	assert_null(store_open(sub, STORE_RDONLY, 0, &err));
+	assert_int_equal(err, VA_ERR_NOTFOUND);
+	assert_null(store_open(sub, STORE_RDWR, 0, &err));
+	assert_int_equal(err, VA_ERR_NOTFOUND);
+	assert_null(store_open(sub, STORE_CREATE, 0, &err)); /* CREATE needs RDWR */
+	assert_int_equal(err, VA_ERR_INVAL);
+	assert_null(store_open(NULL, STORE_RDWR, 0, &err));
+	assert_int_equal(err, VA_ERR_INVAL);
+	assert_null(store_open(sub, STORE_RDWR | STORE_CREATE, LIM_STORE_MAP_MAX + 1, &err));
+	assert_int_equal(err, VA_ERR_RANGE);
+
+	/* Create, close, reopen read-only: writes are refused, reads work. */
+	st = store_open(sub, STORE_RDWR | STORE_CREATE, 0, &err);
+	assert_non_null(st);
+	assert_int_equal(store_ping(st), 0);
+	store_close(st);
+	st = store_open(sub, STORE_RDONLY, 0, &err);
+	assert_non_null(st);
+	assert_int_equal(err, 0);
+	struct store_serial s = tsl_serial(1);
+	struct store_cert_rec r = tsl_good(0);
+	int err2;
+	assert_int_equal(store_cert_add(st, 1, &s, &r), VA_ERR_INVAL);
+	assert_null(store_batch_begin(st, &err2));
+	assert_int_equal(err2, VA_ERR_INVAL);
+	uint64_t first;
+	assert_int_equal(store_counter_reserve(st, "x", 1, &first), VA_ERR_INVAL);
+	assert_int_equal(store_cert_get(st, 1, &s, &r), VA_ERR_NOTFOUND);
+	assert_int_equal(store_ping(st), 0);
+	store_close(st);
+	store_close(NULL);
+	tsl_rmtree(dir);
+}
+
+/* ---- issuers ---- */
+
+struct issuer_list {
+	uint32_t ids[8];
+	char labels[8][LIM_ISSUER_LABEL_MAX];
+	int n;
+	int stop_after;
+};
+
+static int issuer_collect(void *arg, const struct store_issuer *iss)
+{
+	struct issuer_list *l = arg;
+
+	l->ids[l->n] = iss->id;
+	snprintf(l->labels[l->n], sizeof(l->labels[0]), "%s", iss->label);
+	l->n++;
+	return l->n == l->stop_after ? 42 : 0;
+}
+
+static void test_issuer(void **state)
+{
+	struct fx *f = *state;
+	struct store_issuer iss;
+	uint8_t *der2 = NULL;
+	size_t len2;
+	uint32_t id = 0;
+	const uint8_t *p = f->ca_der;
+	X509 *x = d2i_X509(NULL, &p, (long)f->ca_len);
+	const EVP_MD *mds[STORE_HASH_COUNT] = { EVP_sha1(), EVP_sha256(), EVP_sha384(), EVP_sha512() };
+
+	assert_non_null(x);
+	assert_int_equal(f->ca, 1);
+	assert_int_equal(store_issuer_get(f->st, "ca1", &iss), 0);
+	assert_int_equal(iss.id, 1);
+	assert_string_equal(iss.label, "ca1");
+	assert_int_equal(iss.cert_len, f->ca_len);
+	assert_memory_equal(iss.cert_der, f->ca_der, f->ca_len);
+	/* The hashes are those OpenSSL puts in a CertID for this issuer (RFC 6960 4.1.1). */
+	for (int h = 0; h < STORE_HASH_COUNT; h++) {
+		OCSP_CERTID *cid = OCSP_cert_id_new(mds[h], X509_get_subject_name(x), X509_get0_pubkey_bitstr(x), NULL);
+		ASN1_OCTET_STRING *nh = NULL, *kh = NULL;
+		assert_non_null(cid);
+		assert_int_equal(OCSP_id_get0_info(&nh, NULL, &kh, NULL, cid), 1);
+		assert_int_equal((size_t)ASN1_STRING_length(nh), store_hash_len((enum store_hash)h));
+		assert_memory_equal(ASN1_STRING_get0_data(nh), iss.name_hash[h], store_hash_len((enum store_hash)h));
+		assert_memory_equal(ASN1_STRING_get0_data(kh), iss.key_hash[h], store_hash_len((enum store_hash)h));
+		OCSP_CERTID_free(cid);
+	}
+	free((void *)iss.cert_der);
+	X509_free(x);
+
+	/* Same certificate again: EXISTS with its id, whatever the label. */
+	assert_int_equal(store_issuer_add(f->st, "ca1", f->ca_der, f->ca_len, &id), VA_ERR_EXISTS);
+	assert_int_equal(id, 1);
+	assert_int_equal(store_issuer_add(f->st, "other", f->ca_der, f->ca_len, &id), VA_ERR_EXISTS);
+	/* Another certificate under a taken label: CONFLICT. */
+	assert_int_equal(tsl_make_ca("Test CA 2", &der2, &len2), 0);
+	assert_int_equal(store_issuer_add(f->st, "ca1", der2, len2, &id), VA_ERR_CONFLICT);
+	/* Bad labels and bad certificates. */
+	char longlabel[LIM_ISSUER_LABEL_MAX + 1];
+	memset(longlabel, 'a', sizeof(longlabel) - 1);
+	longlabel[sizeof(longlabel) - 1] = '\0';
+	assert_int_equal(store_issuer_add(f->st, longlabel, der2, len2, &id), VA_ERR_INVAL);
+	longlabel[LIM_ISSUER_LABEL_MAX - 1] = '\0'; /* 63 characters: fits */
+	assert_int_equal(store_issuer_add(f->st, "", der2, len2, &id), VA_ERR_INVAL);
+	assert_int_equal(store_issuer_add(f->st, "a b", der2, len2, &id), VA_ERR_INVAL);
+	assert_int_equal(store_issuer_add(f->st, "a/b", der2, len2, &id), VA_ERR_INVAL);
+	assert_int_equal(store_issuer_add(f->st, NULL, der2, len2, &id), VA_ERR_INVAL);
+	assert_int_equal(store_issuer_add(f->st, "ca2", der2, len2 - 1, &id), VA_ERR_INVAL); /* truncated */
+	uint8_t *padded = malloc(len2 + 1);
+	memcpy(padded, der2, len2);
+	padded[len2] = 0;
+	assert_int_equal(store_issuer_add(f->st, "ca2", padded, len2 + 1, &id), VA_ERR_INVAL); /* trailing octet */
+	free(padded);
+	assert_int_equal(store_issuer_add(f->st, "ca2", (const uint8_t *)"garbage", 7, &id), VA_ERR_INVAL);
+	assert_int_equal(store_issuer_add(f->st, "ca2", der2, 0, &id), VA_ERR_RANGE);
+	assert_int_equal(store_issuer_add(f->st, "ca2", der2, LIM_CERT_DER_MAX + 1, &id), VA_ERR_RANGE);
+	assert_int_equal(store_issuer_add(f->st, longlabel, der2, len2, &id), 0);
+	assert_int_equal(id, 2);
+
+	struct issuer_list l = { .n = 0 };
+	assert_int_equal(store_issuer_foreach(f->st, issuer_collect, &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.ids[0], 1);
+	assert_int_equal(l.ids[1], 2);
+	assert_string_equal(l.labels[1], longlabel);
+	struct issuer_list l2 = { .stop_after = 1 };
+	assert_int_equal(store_issuer_foreach(f->st, issuer_collect, &l2), 42);
+	assert_int_equal(l2.n, 1);
+	assert_int_equal(store_issuer_get(f->st, "nope", &iss), VA_ERR_NOTFOUND);
+
+	/* Each addition is in the change log. */
+	uint64_t last;
+	assert_int_equal(store_changes_last(f->st, &last), 0);
+	assert_int_equal(last, 2);
+	free(der2);
+}
+
+/* ---- certificates ---- */
+
+static void test_cert_roundtrip(void **state)
+{
+	struct fx *f = *state;
+	struct store_serial serials[5];
+	struct store_cert_rec r, got;
+	uint8_t big[LIM_SERIAL_MAX];
+
+	memset(big, 0xC3, sizeof(big));
+	serials[0] = tsl_serial(0);
+	serials[1] = tsl_serial(1);
+	assert_int_equal(store_serial_from_hex(&serials[2], "-7F"), 0);
+	assert_int_equal(store_serial_from_bytes(&serials[3], big, sizeof(big)), 0);
+	serials[4] = tsl_serial_rand(1, 1);
+	for (int i = 0; i < 5; i++) {
+		r = tsl_good(1800000000 + i);
+		assert_int_equal(store_cert_get(f->st, f->ca, &serials[i], &got), VA_ERR_NOTFOUND);
+		assert_int_equal(store_cert_add(f->st, f->ca, &serials[i], &r), 0);
+		assert_int_equal(store_cert_get(f->st, f->ca, &serials[i], &got), 0);
+		assert_int_equal(got.status, STORE_GOOD);
+		assert_int_equal(got.not_after, 1800000000 + i);
+		assert_int_equal(got.change_seq, 2 + i); /* 1 is the issuer */
+		/* Same content: a no-op. */
+		assert_int_equal(store_cert_add(f->st, f->ca, &serials[i], &r), VA_ERR_EXISTS);
+	}
+	/* Other issuer, same serial: not found. */
+	assert_int_equal(store_cert_get(f->st, f->ca + 1, &serials[1], &got), VA_ERR_NOTFOUND);
+	/* Unknown issuer on write. */
+	r = tsl_good(0);
+	assert_int_equal(store_cert_add(f->st, 77, &serials[1], &r), VA_ERR_NOTFOUND);
+
+	/* notAfter: filled in when unknown, never changed once known. */
+	struct store_serial s9 = tsl_serial(9);
+	r = tsl_good(0);
+	assert_int_equal(store_cert_add(f->st, f->ca, &s9, &r), 0);
+	r = tsl_good(1900000000);
+	assert_int_equal(store_cert_add(f->st, f->ca, &s9, &r), 0);
+	assert_int_equal(store_cert_get(f->st, f->ca, &s9, &got), 0);
+	assert_int_equal(got.not_after, 1900000000);
+	r = tsl_good(0);
+	assert_int_equal(store_cert_add(f->st, f->ca, &s9, &r), VA_ERR_EXISTS);
+	r = tsl_good(1900000001);
+	assert_int_equal(store_cert_add(f->st, f->ca, &s9, &r), VA_ERR_CONFLICT);
+
+	/* Added as revoked (index import), with an invalidity date. */
+	struct store_serial s10 = tsl_serial(10);
+	r = tsl_revoked(1900000000, STORE_REASON_SUPERSEDED, 1700000100);
+	r.has_invalidity = 1;
+	r.invalidity = 1699999000;
+	assert_int_equal(store_cert_add(f->st, f->ca, &s10, &r), 0);
+	assert_int_equal(store_cert_get(f->st, f->ca, &s10, &got), 0);
+	assert_int_equal(got.status, STORE_REVOKED);
+	assert_int_equal(got.reason, STORE_REASON_SUPERSEDED);
+	assert_int_equal(got.revoked_at, 1700000100);
+	assert_int_equal(got.has_invalidity, 1);
+	assert_int_equal(got.invalidity, 1699999000);
+
+	/* Bad records and bad serials. */
+	struct store_serial s11 = tsl_serial(11), bad = tsl_serial(12);
+	r = tsl_revoked(0, STORE_REASON_CERTIFICATE_HOLD, 5);
+	r.status = STORE_REVOKED; /* revoked with reason certificateHold: not a revocation */
+	assert_int_equal(store_cert_add(f->st, f->ca, &s11, &r), VA_ERR_INVAL);
+	r = tsl_revoked(0, STORE_REASON_REMOVE_FROM_CRL, 5);
+	assert_int_equal(store_cert_add(f->st, f->ca, &s11, &r), VA_ERR_INVAL);
+	r = tsl_revoked(0, 7, 5);
+	assert_int_equal(store_cert_add(f->st, f->ca, &s11, &r), VA_ERR_INVAL);
+	r = tsl_revoked(0, STORE_REASON_KEY_COMPROMISE, 0); /* no revocation time */
+	assert_int_equal(store_cert_add(f->st, f->ca, &s11, &r), VA_ERR_INVAL);
+	r = tsl_good(0);
+	r.status = 3;
+	assert_int_equal(store_cert_add(f->st, f->ca, &s11, &r), VA_ERR_INVAL);
+	r = tsl_good(0);
+	bad.mag[0] = 0; /* leading zero octet: not canonical */
+	assert_int_equal(store_cert_add(f->st, f->ca, &bad, &r), VA_ERR_INVAL);
+	assert_int_equal(store_cert_get(f->st, f->ca, &bad, &got), VA_ERR_INVAL);
+	bad = tsl_serial(0);
+	bad.negative = 1; /* negative zero */
+	assert_int_equal(store_cert_get(f->st, f->ca, &bad, &got), VA_ERR_INVAL);
+	bad.len = LIM_SERIAL_MAX + 1;
+	assert_int_equal(store_cert_get(f->st, f->ca, &bad, &got), VA_ERR_INVAL);
+	assert_int_equal(store_cert_get(f->st, f->ca, NULL, &got), VA_ERR_INVAL);
+	assert_int_equal(store_cert_add(f->st, f->ca, &s11, NULL), VA_ERR_INVAL);
+	assert_int_equal(store_check(f->st), 0);
+}
+
+static void add_good(struct fx *f, uint64_t n)
+{
+	struct store_serial s = tsl_serial(n);
+	struct store_cert_rec r = tsl_good(1900000000);
+
+	assert_int_equal(store_cert_add(f->st, f->ca, &s, &r), 0);
+}
+
+static struct store_cert_rec get_rec(struct fx *f, uint64_t n)
+{
+	struct store_serial s = tsl_serial(n);
+	struct store_cert_rec r;
+
+	assert_int_equal(store_cert_get(f->st, f->ca, &s, &r), 0);
+	return r;
+}
+
+static void test_transitions(void **state)
+{
+	struct fx *f = *state;
+	struct store_serial s1 = tsl_serial(1), s2 = tsl_serial(2), s3 = tsl_serial(3), s99 = tsl_serial(99);
+	struct store_cert_rec r;
+
+	add_good(f, 1);
+	add_good(f, 2);
+	add_good(f, 3);
+	/* GOOD: release refused; hold and revoke allowed. */
+	assert_int_equal(store_cert_release(f->st, f->ca, &s1), VA_ERR_CONFLICT);
+	assert_int_equal(store_cert_hold(f->st, f->ca, &s1, 1700000200), 0);
+	r = get_rec(f, 1);
+	assert_int_equal(r.status, STORE_HOLD);
+	assert_int_equal(r.reason, STORE_REASON_CERTIFICATE_HOLD);
+	assert_int_equal(r.revoked_at, 1700000200);
+	assert_int_equal(r.not_after, 1900000000);
+	/* HOLD: hold again is a no-op, release back to GOOD. */
+	assert_int_equal(store_cert_hold(f->st, f->ca, &s1, 1700000300), VA_ERR_EXISTS);
+	assert_int_equal(store_cert_release(f->st, f->ca, &s1), 0);
+	r = get_rec(f, 1);
+	assert_int_equal(r.status, STORE_GOOD);
+	assert_int_equal(r.revoked_at, 0);
+	assert_int_equal(r.reason, 0);
+	assert_int_equal(r.not_after, 1900000000);
+	assert_int_equal(store_cert_release(f->st, f->ca, &s1), VA_ERR_CONFLICT);
+	/* HOLD -> REVOKED. */
+	assert_int_equal(store_cert_hold(f->st, f->ca, &s2, 0), 0);
+	r = get_rec(f, 2);
+	assert_int_equal(r.revoked_at, fixed_now); /* 0 means now */
+	assert_int_equal(store_cert_revoke(f->st, f->ca, &s2, STORE_REASON_CESSATION, 1700000400, 0), 0);
+	r = get_rec(f, 2);
+	assert_int_equal(r.status, STORE_REVOKED);
+	assert_int_equal(r.reason, STORE_REASON_CESSATION);
+	assert_int_equal(r.revoked_at, 1700000400);
+	/* REVOKED: hold and release refused; same or other reason a no-op; keyCompromise upgrade allowed once,
+	 * keeping the revocation date and taking the invalidity date. */
+	assert_int_equal(store_cert_hold(f->st, f->ca, &s2, 0), VA_ERR_CONFLICT);
+	assert_int_equal(store_cert_release(f->st, f->ca, &s2), VA_ERR_CONFLICT);
+	assert_int_equal(store_cert_revoke(f->st, f->ca, &s2, STORE_REASON_CESSATION, 0, 0), VA_ERR_EXISTS);
+	assert_int_equal(store_cert_revoke(f->st, f->ca, &s2, STORE_REASON_SUPERSEDED, 0, 0), VA_ERR_EXISTS);
+	assert_int_equal(store_cert_revoke(f->st, f->ca, &s2, STORE_REASON_KEY_COMPROMISE, 1700000900, 1690000000),
+			 0);
+	r = get_rec(f, 2);
+	assert_int_equal(r.reason, STORE_REASON_KEY_COMPROMISE);
+	assert_int_equal(r.revoked_at, 1700000400);
+	assert_int_equal(r.has_invalidity, 1);
+	assert_int_equal(r.invalidity, 1690000000);
+	assert_int_equal(store_cert_revoke(f->st, f->ca, &s2, STORE_REASON_KEY_COMPROMISE, 0, 0), VA_ERR_EXISTS);
+	/* GOOD -> REVOKED with invalidity date. */
+	assert_int_equal(store_cert_revoke(f->st, f->ca, &s3, STORE_REASON_KEY_COMPROMISE, 1700000500, 1700000000), 0);
+	r = get_rec(f, 3);
+	assert_int_equal(r.status, STORE_REVOKED);
+	assert_int_equal(r.has_invalidity, 1);
+	assert_int_equal(r.invalidity, 1700000000);
+	/* Reasons that are not revocations, and bad arguments. */
+	assert_int_equal(store_cert_revoke(f->st, f->ca, &s1, STORE_REASON_CERTIFICATE_HOLD, 0, 0), VA_ERR_INVAL);
+	assert_int_equal(store_cert_revoke(f->st, f->ca, &s1, STORE_REASON_REMOVE_FROM_CRL, 0, 0), VA_ERR_INVAL);
+	assert_int_equal(store_cert_revoke(f->st, f->ca, &s1, 7, 0, 0), VA_ERR_INVAL);
+	assert_int_equal(store_cert_revoke(f->st, f->ca, &s1, 11, 0, 0), VA_ERR_INVAL);
+	assert_int_equal(store_cert_revoke(f->st, f->ca, &s1, -1, 0, 0), VA_ERR_INVAL);
+	assert_int_equal(store_cert_revoke(f->st, f->ca, &s1, 0, -5, 0), VA_ERR_INVAL);
+	assert_int_equal(store_cert_revoke(f->st, f->ca, &s1, 0, 0, -5), VA_ERR_INVAL);
+	assert_int_equal(store_cert_hold(f->st, f->ca, &s1, -1), VA_ERR_INVAL);
+	/* Unknown serial. */
+	assert_int_equal(store_cert_revoke(f->st, f->ca, &s99, 0, 0, 0), VA_ERR_NOTFOUND);
+	assert_int_equal(store_cert_hold(f->st, f->ca, &s99, 0), VA_ERR_NOTFOUND);
+	assert_int_equal(store_cert_release(f->st, f->ca, &s99), VA_ERR_NOTFOUND);
+	assert_int_equal(store_cert_revoke(f->st, f->ca + 5, &s1, 0, 0, 0), VA_ERR_NOTFOUND);
+	/* s1 still good after all refused attempts. */
+	r = get_rec(f, 1);
+	assert_int_equal(r.status, STORE_GOOD);
+	assert_int_equal(store_check(f->st), 0);
+}
+
+/* Transitions through bulk puts (import): the same rules. */
+static void test_batch_transitions(void **state)
+{
+	struct fx *f = *state;
+	int err;
+	store_batch *b;
+	struct store_serial s1 = tsl_serial(1), s2 = tsl_serial(2), s3 = tsl_serial(3), s4 = tsl_serial(4);
+	struct store_cert_rec good = tsl_good(1900000000), rev = tsl_revoked(1900000000, STORE_REASON_SUPERSEDED, 1700000000),
+			      kc = tsl_revoked(1900000000, STORE_REASON_KEY_COMPROMISE, 1700000000),
+			      hold = tsl_revoked(1900000000, STORE_REASON_CERTIFICATE_HOLD, 1700000000), r;
+
+	b = store_batch_begin(f->st, &err);
+	assert_non_null(b);
+	assert_int_equal(store_batch_put(b, f->ca, &s1, &good), 0);
+	assert_int_equal(store_batch_put(b, f->ca, &s1, &good), VA_ERR_EXISTS);
+	assert_int_equal(store_batch_put(b, f->ca, &s1, &rev), 0);        /* GOOD -> REVOKED */
+	assert_int_equal(store_batch_put(b, f->ca, &s1, &good), VA_ERR_CONFLICT); /* never back to good */
+	assert_int_equal(store_batch_put(b, f->ca, &s1, &hold), VA_ERR_CONFLICT);
+	assert_int_equal(store_batch_put(b, f->ca, &s1, &kc), 0);         /* reason -> keyCompromise */
+	assert_int_equal(store_batch_put(b, f->ca, &s1, &rev), VA_ERR_CONFLICT);
+	assert_int_equal(store_batch_put(b, f->ca, &s2, &hold), 0);
+	assert_int_equal(store_batch_put(b, f->ca, &s2, &good), 0);       /* release */
+	assert_int_equal(store_batch_put(b, f->ca, &s3, &hold), 0);
+	assert_int_equal(store_batch_put(b, f->ca, &s3, &rev), 0);        /* HOLD -> REVOKED */
+	assert_int_equal(store_batch_put(b, 99, &s4, &good), VA_ERR_NOTFOUND);
+	r = good;
+	r.status = 9;
+	assert_int_equal(store_batch_put(b, f->ca, &s4, &r), VA_ERR_INVAL);
+	/* GOOD with stray revocation fields is normalised, not refused. */
+	r = good;
+	r.reason = 3;
+	r.revoked_at = 5;
+	assert_int_equal(store_batch_put(b, f->ca, &s4, &r), 0);
+	assert_int_equal(store_batch_end(b, 1), 0);
+	r = get_rec(f, 1);
+	assert_int_equal(r.status, STORE_REVOKED);
+	assert_int_equal(r.reason, STORE_REASON_KEY_COMPROMISE);
+	assert_int_equal(get_rec(f, 2).status, STORE_GOOD);
+	assert_int_equal(get_rec(f, 3).status, STORE_REVOKED);
+	r = get_rec(f, 4);
+	assert_int_equal(r.reason, 0);
+	assert_int_equal(r.revoked_at, 0);
+
+	/* Ops logged: issuer, ISSUE, REVOKE, REVOKE, HOLD, RELEASE, HOLD, REVOKE, ISSUE. */
+	uint64_t last;
+	assert_int_equal(store_changes_last(f->st, &last), 0);
+	assert_int_equal(last, 9);
+	assert_int_equal(store_check(f->st), 0);
+
+	/* An aborted batch leaves nothing. */
+	struct store_serial s5 = tsl_serial(5);
+	struct store_cert_rec got;
+	b = store_batch_begin(f->st, &err);
+	assert_int_equal(store_batch_put(b, f->ca, &s5, &good), 0);
+	assert_int_equal(store_batch_end(b, 0), 0);
+	assert_int_equal(store_cert_get(f->st, f->ca, &s5, &got), VA_ERR_NOTFOUND);
+	assert_int_equal(store_changes_last(f->st, &last), 0);
+	assert_int_equal(last, 9);
+	assert_int_equal(store_batch_end(NULL, 1), 0);
+	assert_int_equal(store_batch_put(NULL, f->ca, &s5, &good), VA_ERR_INVAL);
+	assert_int_equal(store_batch_commit(NULL), VA_ERR_INVAL);
+}
+
+/* ---- change log ---- */
+
+struct change_list {
+	struct store_change ch[16];
+	size_t n;
+	int stop_at;
+};
+
+static int change_collect(void *arg, const struct store_change *ch)
+{
+	struct change_list *l = arg;
+
+	if (l->n < 16)
+		l->ch[l->n] = *ch;
+	l->n++;
+	return (int)l->n == l->stop_at ? 7 : 0;
+}
+
+static void test_changes(void **state)
+{
+	struct fx *f = *state;
+	struct store_serial s1 = tsl_serial(0x1234);
+	struct change_list l = { .n = 0 };
+	char expect_actor[LIM_ACTOR_MAX];
+	struct passwd *pw = getpwuid(geteuid());
+	const char *sudo = getenv("SUDO_USER");
+
+	if (geteuid() == 0 && sudo && *sudo)
+		snprintf(expect_actor, sizeof(expect_actor), "sudo:%s", sudo);
+	else
+		snprintf(expect_actor, sizeof(expect_actor), "%s", pw ? pw->pw_name : "?");
+
+	fixed_now = 1700001000;
+	add_good(f, 0x1234);
+	fixed_now = 1700002000;
+	store_set_actor(f->st, "ocsp-admin");
+	assert_int_equal(store_cert_revoke(f->st, f->ca, &s1, STORE_REASON_KEY_COMPROMISE, 1700001500, 1700000500), 0);
+	store_set_actor(f->st, NULL); /* back to the OS user */
+	fixed_now = 1700003000;
+	assert_int_equal(store_cert_revoke(f->st, f->ca, &s1, STORE_REASON_SUPERSEDED, 0, 0), VA_ERR_EXISTS);
+
+	assert_int_equal(store_changes_since(f->st, 0, 0, change_collect, &l), 0);
+	assert_int_equal(l.n, 3); /* refused writes leave no trace */
+	/* 1: the issuer. */
+	assert_int_equal(l.ch[0].seq, 1);
+	assert_int_equal(l.ch[0].op, STORE_OP_ISSUER_ADD);
+	assert_int_equal(l.ch[0].issuer_id, f->ca);
+	assert_int_equal(l.ch[0].serial.len, 0);
+	assert_string_equal(l.ch[0].actor, expect_actor);
+	/* 2: issue. */
+	assert_int_equal(l.ch[1].seq, 2);
+	assert_int_equal(l.ch[1].op, STORE_OP_ISSUE);
+	assert_int_equal(l.ch[1].when, 1700001000);
+	assert_int_equal(l.ch[1].issuer_id, f->ca);
+	assert_memory_equal(&l.ch[1].serial, &s1, sizeof(s1));
+	assert_int_equal(l.ch[1].rec.status, STORE_GOOD);
+	assert_int_equal(l.ch[1].rec.not_after, 1900000000);
+	assert_int_equal(l.ch[1].rec.change_seq, 2);
+	assert_string_equal(l.ch[1].actor, expect_actor);
+	/* 3: revoke, with the record after the change and the set actor. */
+	assert_int_equal(l.ch[2].seq, 3);
+	assert_int_equal(l.ch[2].op, STORE_OP_REVOKE);
+	assert_int_equal(l.ch[2].when, 1700002000);
+	assert_int_equal(l.ch[2].rec.status, STORE_REVOKED);
+	assert_int_equal(l.ch[2].rec.reason, STORE_REASON_KEY_COMPROMISE);
+	assert_int_equal(l.ch[2].rec.revoked_at, 1700001500);
+	assert_int_equal(l.ch[2].rec.invalidity, 1700000500);
+	assert_string_equal(l.ch[2].actor, "ocsp-admin");
+	struct store_cert_rec r = get_rec(f, 0x1234);
+	assert_int_equal(r.change_seq, 3);
+
+	/* since/max/stop. */
+	for (int i = 0; i < 10; i++)
+		add_good(f, 100 + (uint64_t)i);
+	uint64_t last;
+	assert_int_equal(store_changes_last(f->st, &last), 0);
+	assert_int_equal(last, 13);
+	struct change_list l2 = { .n = 0 };
+	assert_int_equal(store_changes_since(f->st, 5, 3, change_collect, &l2), 0);
+	assert_int_equal(l2.n, 3);
+	assert_int_equal(l2.ch[0].seq, 6);
+	assert_int_equal(l2.ch[2].seq, 8);
+	struct change_list l3 = { .n = 0 };
+	assert_int_equal(store_changes_since(f->st, 13, 0, change_collect, &l3), 0);
+	assert_int_equal(l3.n, 0);
+	assert_int_equal(store_changes_since(f->st, UINT64_MAX, 0, change_collect, &l3), 0);
+	assert_int_equal(l3.n, 0);
+	struct change_list l4 = { .n = 0, .stop_at = 2 };
+	assert_int_equal(store_changes_since(f->st, 0, 0, change_collect, &l4), 7);
+	assert_int_equal(l4.n, 2);
+	/* Dense: every sequence number from 1 to last. */
+	struct change_list l5 = { .n = 0 };
+	assert_int_equal(store_changes_since(f->st, 0, 0, change_collect, &l5), 0);
+	assert_int_equal(l5.n, 13);
+	for (size_t i = 0; i < 13 && i < 16; i++)
+		assert_int_equal(l5.ch[i].seq, i + 1);
+
+	/* A long actor is cut to fit. */
+	store_set_actor(f->st, "a-very-long-actor-name-that-does-not-fit-in-32");
+	add_good(f, 500);
+	struct change_list l6 = { .n = 0 };
+	assert_int_equal(store_changes_since(f->st, 13, 0, change_collect, &l6), 0);
+	assert_int_equal(strlen(l6.ch[0].actor), LIM_ACTOR_MAX - 1);
+	assert_int_equal(store_changes_since(NULL, 0, 0, change_collect, &l6), VA_ERR_INVAL);
+	assert_int_equal(store_changes_since(f->st, 0, 0, NULL, NULL), VA_ERR_INVAL);
+}
+
+/* ---- iteration ---- */
+
+struct serial_list {
+	char hex[32][2 * LIM_SERIAL_MAX + 2];
+	int status[32];
+	int n;
+};
+
+static int serial_collect(void *arg, const struct store_serial *s, const struct store_cert_rec *rec)
+{
+	struct serial_list *l = arg;
+
+	if (l->n >= 32)
+		return -99;
+	store_serial_to_hex(s, l->hex[l->n], sizeof(l->hex[0]));
+	l->status[l->n] = rec->status;
+	l->n++;
+	return 0;
+}
+
+static int stop_first(void *arg, const struct store_serial *s, const struct store_cert_rec *rec)
+{
+	(void)arg;
+	(void)s;
+	(void)rec;
+	return 5;
+}
+
+static void test_foreach(void **state)
+{
+	struct fx *f = *state;
+	static const uint64_t order[] = { 0x7F, 0x1, 0x10000, 0x80, 0xFF, 0x100, 0x0, 0xFFFF };
+	static const char *sorted[] = { "00", "01", "7F", "80", "FF", "0100", "FFFF", "010000" };
+	uint8_t *der2;
+	size_t len2;
+	uint32_t ca2;
+	struct serial_list l = { .n = 0 }, lr = { .n = 0 }, l2 = { .n = 0 };
+
+	assert_int_equal(tsl_make_ca("Test CA 2", &der2, &len2), 0);
+	assert_int_equal(store_issuer_add(f->st, "ca2", der2, len2, &ca2), 0);
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		add_good(f, order[i]);
+	struct store_serial x = tsl_serial(0x42);
+	struct store_cert_rec g = tsl_good(0);
+	assert_int_equal(store_cert_add(f->st, ca2, &x, &g), 0);
+	struct store_serial sr = tsl_serial(0x80), sh = tsl_serial(0xFFFF);
+	assert_int_equal(store_cert_revoke(f->st, f->ca, &sr, STORE_REASON_UNSPECIFIED, 0, 0), 0);
+	assert_int_equal(store_cert_hold(f->st, f->ca, &sh, 0), 0);
+
+	assert_int_equal(store_cert_foreach(f->st, f->ca, 0, serial_collect, &l), 0);
+	assert_int_equal(l.n, 8);
+	for (int i = 0; i < 8; i++)
+		assert_string_equal(l.hex[i], sorted[i]);
+	assert_int_equal(store_cert_foreach(f->st, f->ca, 1, serial_collect, &lr), 0);
+	assert_int_equal(lr.n, 2);
+	assert_string_equal(lr.hex[0], "80");
+	assert_int_equal(lr.status[0], STORE_REVOKED);
+	assert_string_equal(lr.hex[1], "FFFF");
+	assert_int_equal(lr.status[1], STORE_HOLD);
+	assert_int_equal(store_cert_foreach(f->st, ca2, 0, serial_collect, &l2), 0);
+	assert_int_equal(l2.n, 1);
+	assert_string_equal(l2.hex[0], "42");
+	assert_int_equal(store_cert_foreach(f->st, f->ca, 0, stop_first, NULL), 5);
+	struct serial_list l3 = { .n = 0 };
+	assert_int_equal(store_cert_foreach(f->st, 99, 0, serial_collect, &l3), 0);
+	assert_int_equal(l3.n, 0);
+	assert_int_equal(store_cert_foreach(f->st, f->ca, 0, NULL, NULL), VA_ERR_INVAL);
+	free(der2);
+}
+
+/* ---- batches ---- */
+
+static void test_batch_bulk(void **state)
+{
+	struct fx *f = *state;
+	const int n = 2 * LIM_STORE_BATCH + 1234;
+	int err, exists = 0;
+	store_batch *b;
+	uint64_t last;
+	struct store_stats stats;
+
+	b = store_batch_begin(f->st, &err);
+	assert_non_null(b);
+	for (int i = 0; i < n; i++) {
+		struct store_serial s = tsl_serial_rand(7, (uint64_t)i);
+		struct store_cert_rec r = i % 10 == 0 ? tsl_revoked(1900000000, STORE_REASON_SUPERSEDED, 1700000000)
+						      : tsl_good(1900000000);
+		assert_int_equal(store_batch_put(b, f->ca, &s, &r), 0);
+	}
+	assert_int_equal(store_batch_end(b, 1), 0);
+	assert_int_equal(store_changes_last(f->st, &last), 0);
+	assert_int_equal(last, (uint64_t)n + 1);
+	/* Re-import: every record unchanged, nothing logged. */
+	b = store_batch_begin(f->st, &err);
+	for (int i = 0; i < n; i++) {
+		struct store_serial s = tsl_serial_rand(7, (uint64_t)i);
+		struct store_cert_rec r = i % 10 == 0 ? tsl_revoked(1900000000, STORE_REASON_SUPERSEDED, 1700000000)
+						      : tsl_good(1900000000);
+		if (store_batch_put(b, f->ca, &s, &r) == VA_ERR_EXISTS)
+			exists++;
+	}
+	assert_int_equal(store_batch_commit(b), 0);
+	assert_int_equal(store_batch_end(b, 1), 0);
+	assert_int_equal(exists, n);
+	assert_int_equal(store_changes_last(f->st, &last), 0);
+	assert_int_equal(last, (uint64_t)n + 1);
+	assert_int_equal(store_stats_get(f->st, &stats), 0);
+	assert_int_equal(stats.issuers, 1);
+	assert_int_equal(stats.certs, n);
+	assert_int_equal(stats.revoked, (n + 9) / 10);
+	assert_int_equal(stats.good, n - (n + 9) / 10);
+	assert_int_equal(stats.hold, 0);
+	assert_int_equal(stats.changes, n + 1);
+	assert_true(stats.map_used > 0 && stats.map_used <= stats.map_size);
+	assert_int_equal(store_check(f->st), 0);
+}
+
+/* ---- meta and counters ---- */
+
+static void test_meta_counters(void **state)
+{
+	struct fx *f = *state;
+	uint64_t first, next;
+	char buf[16];
+	size_t len;
+	char longname[300];
+
+	assert_int_equal(store_counter_peek(f->st, "crlnumber/1", &next), 0);
+	assert_int_equal(next, 1);
+	assert_int_equal(store_counter_reserve(f->st, "crlnumber/1", 1, &first), 0);
+	assert_int_equal(first, 1);
+	assert_int_equal(store_counter_reserve(f->st, "crlnumber/1", LIM_TSA_SERIAL_BLOCK, &first), 0);
+	assert_int_equal(first, 2);
+	assert_int_equal(store_counter_peek(f->st, "crlnumber/1", &next), 0);
+	assert_int_equal(next, 2 + LIM_TSA_SERIAL_BLOCK);
+	assert_int_equal(store_counter_reserve(f->st, "tsa-serial/tsa1", 3, &first), 0);
+	assert_int_equal(first, 1);
+	assert_int_equal(store_counter_reserve(f->st, "x", 0, &first), VA_ERR_INVAL);
+	assert_int_equal(store_counter_reserve(f->st, "", 1, &first), VA_ERR_INVAL);
+	assert_int_equal(store_counter_reserve(f->st, "big", UINT64_MAX - 10, &first), 0);
+	assert_int_equal(store_counter_reserve(f->st, "big", 100, &first), VA_ERR_RANGE);
+	assert_int_equal(store_counter_peek(f->st, "big", &next), 0);
+	assert_int_equal(next, UINT64_MAX - 9); /* refused reservation changed nothing */
+
+	/* Meta values live apart from counters of the same name. */
+	assert_int_equal(store_meta_put(f->st, "crlnumber/1", "hello", 5), 0);
+	len = sizeof(buf);
+	assert_int_equal(store_meta_get(f->st, "crlnumber/1", buf, &len), 0);
+	assert_int_equal(len, 5);
+	assert_memory_equal(buf, "hello", 5);
+	assert_int_equal(store_counter_peek(f->st, "crlnumber/1", &next), 0);
+	assert_int_equal(next, 2 + LIM_TSA_SERIAL_BLOCK);
+	len = 2; /* short buffer: copies 2, reports 5 */
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(store_meta_get(f->st, "crlnumber/1", buf, &len), 0);
+	assert_int_equal(len, 5);
+	assert_memory_equal(buf, "he\0", 3);
+	assert_int_equal(store_meta_put(f->st, "crlnumber/1", "bye", 3), 0);
+	len = sizeof(buf);
+	assert_int_equal(store_meta_get(f->st, "crlnumber/1", buf, &len), 0);
+	assert_int_equal(len, 3);
+	assert_int_equal(store_meta_put(f->st, "empty", NULL, 0), 0);
+	len = 0;
+	assert_int_equal(store_meta_get(f->st, "empty", NULL, &len), 0);
+	assert_int_equal(len, 0);
+	len = sizeof(buf);
+	assert_int_equal(store_meta_get(f->st, "absent", buf, &len), VA_ERR_NOTFOUND);
+	/* The schema version cannot be reached through meta names. */
+	assert_int_equal(store_meta_get(f->st, "schema", buf, &len), VA_ERR_NOTFOUND);
+	memset(longname, 'n', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_int_equal(store_meta_put(f->st, longname, "x", 1), VA_ERR_INVAL);
+	assert_int_equal(store_counter_reserve(f->st, longname, 1, &first), VA_ERR_INVAL);
+	assert_int_equal(store_meta_put(f->st, NULL, "x", 1), VA_ERR_INVAL);
+	assert_int_equal(store_meta_put(f->st, "big", buf, 64 * 1024 + 1), VA_ERR_RANGE);
+	assert_int_equal(store_check(f->st), 0);
+}
+
+/* ---- backup, stats, reopen ---- */
+
+static void test_backup(void **state)
+{
+	struct fx *f = *state;
+	char bdir[300], top[256];
+	int err;
+	store *b;
+	struct store_stats s1, s2;
+	struct store_cert_rec r;
+	struct store_serial s = tsl_serial(7);
+	FILE *fp;
+
+	for (uint64_t i = 1; i <= 100; i++)
+		add_good(f, i);
+	assert_int_equal(store_cert_revoke(f->st, f->ca, &s, STORE_REASON_KEY_COMPROMISE, 1700000000, 0), 0);
+	snprintf(top, sizeof(top), "%s", f->dir);
+	*strrchr(top, '/') = '\0';
+	snprintf(bdir, sizeof(bdir), "%s/missing", top);
+	assert_int_equal(store_backup(f->st, bdir), VA_ERR_NOTFOUND);
+	snprintf(bdir, sizeof(bdir), "%s/backup", top);
+	assert_int_equal(mkdir(bdir, 0700), 0);
+	assert_int_equal(store_backup(f->st, bdir), 0);
+	assert_int_equal(store_backup(f->st, bdir), VA_ERR_EXISTS); /* not empty any more */
+
+	b = store_open(bdir, STORE_RDONLY, 0, &err);
+	assert_non_null(b);
+	assert_int_equal(store_stats_get(f->st, &s1), 0);
+	assert_int_equal(store_stats_get(b, &s2), 0);
+	assert_int_equal(s1.certs, s2.certs);
+	assert_int_equal(s1.revoked, 1);
+	assert_int_equal(s2.revoked, 1);
+	assert_int_equal(s1.changes, s2.changes);
+	assert_int_equal(store_cert_get(b, f->ca, &s, &r), 0);
+	assert_int_equal(r.status, STORE_REVOKED);
+	assert_int_equal(store_check(b), 0);
+	store_close(b);
+
+	/* A file where the directory should be. */
+	snprintf(bdir, sizeof(bdir), "%s/afile", top);
+	fp = fopen(bdir, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	assert_int_not_equal(store_backup(f->st, bdir), 0);
+}
+
+/* ---- damage and schema ---- */
+
+/* Writes raw bytes into one of the store's databases, behind the store's back. */
+static void raw_put(const char *dir, const char *db, const void *key, size_t klen, const void *val, size_t vlen)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = { .mv_size = klen, .mv_data = (void *)key }, v = { .mv_size = vlen, .mv_data = (void *)val };
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, db, MDB_CREATE, &dbi), 0);
+	if (val)
+		assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+	else
+		assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+static void test_schema(void **state)
+{
+	struct fx *f = *state;
+	uint8_t v2[4] = { 2, 0, 0, 0 }, bad[3] = { 1, 0, 0 }, v1[4] = { STORE_SCHEMA_VERSION, 0, 0, 0 };
+	int err;
+	store *st;
+	char other[300], top[256];
+
+	store_close(f->st);
+	raw_put(f->dir, "meta", "schema", 6, v2, sizeof(v2));
+	assert_null(store_open(f->dir, STORE_RDWR, 0, &err));
+	assert_int_equal(err, VA_ERR_SCHEMA);
+	assert_null(store_open(f->dir, STORE_RDONLY, 0, &err));
+	assert_int_equal(err, VA_ERR_SCHEMA);
+	assert_null(store_open(f->dir, STORE_RDWR | STORE_CREATE, 0, &err));
+	assert_int_equal(err, VA_ERR_SCHEMA);
+	raw_put(f->dir, "meta", "schema", 6, bad, sizeof(bad));
+	assert_null(store_open(f->dir, STORE_RDONLY, 0, &err));
+	assert_int_equal(err, VA_ERR_SCHEMA);
+	raw_put(f->dir, "meta", "schema", 6, NULL, 0); /* deleted */
+	assert_null(store_open(f->dir, STORE_RDWR, 0, &err));
+	assert_int_equal(err, VA_ERR_SCHEMA);
+	raw_put(f->dir, "meta", "schema", 6, v1, sizeof(v1));
+	f->st = store_open(f->dir, STORE_RDWR, 0, &err);
+	assert_non_null(f->st);
+
+	/* An LMDB environment that is not a store. */
+	snprintf(top, sizeof(top), "%s", f->dir);
+	*strrchr(top, '/') = '\0';
+	snprintf(other, sizeof(other), "%s/other", top);
+	assert_int_equal(mkdir(other, 0700), 0);
+	raw_put(other, "something", "k", 1, "v", 1);
+	st = store_open(other, STORE_RDONLY, 0, &err);
+	assert_null(st);
+	assert_int_equal(err, VA_ERR_SCHEMA);
+}
+
+static void test_damaged_values(void **state)
+{
+	struct fx *f = *state;
+	uint8_t key[16], val[64];
+	struct store_serial s5 = tsl_serial(5);
+	struct store_cert_rec r;
+	int err;
+
+	add_good(f, 5);
+	add_good(f, 6);
+	store_close(f->st);
+	f->st = NULL;
+	/* Key of serial 5 under issuer 1: issuer BE, 0x81, 0x05. */
+	key[0] = 0; key[1] = 0; key[2] = 0; key[3] = (uint8_t)f->ca; key[4] = 0x81; key[5] = 0x05;
+	memset(val, 0, sizeof(val));
+	val[0] = 1;
+	raw_put(f->dir, "certs", key, 6, val, 35); /* one octet short */
+	f->st = store_open(f->dir, STORE_RDWR, 0, &err);
+	assert_non_null(f->st);
+	assert_int_equal(store_cert_get(f->st, f->ca, &s5, &r), VA_ERR_STORE);
+	assert_int_equal(store_cert_revoke(f->st, f->ca, &s5, 0, 0, 0), VA_ERR_STORE);
+	assert_int_equal(store_check(f->st), 1);
+	assert_int_equal(store_cert_foreach(f->st, f->ca, 0, serial_collect, &(struct serial_list){ .n = 0 }),
+			 VA_ERR_STORE);
+	store_close(f->st);
+
+	raw_put(f->dir, "certs", key, 6, val, 37); /* one octet long */
+	f->st = store_open(f->dir, STORE_RDONLY, 0, &err);
+	assert_int_equal(store_cert_get(f->st, f->ca, &s5, &r), VA_ERR_STORE);
+	store_close(f->st);
+
+	val[0] = 2; /* unknown record version */
+	raw_put(f->dir, "certs", key, 6, val, 36);
+	f->st = store_open(f->dir, STORE_RDONLY, 0, &err);
+	assert_int_equal(store_cert_get(f->st, f->ca, &s5, &r), VA_ERR_STORE);
+	store_close(f->st);
+
+	val[0] = 1;
+	val[1] = 7; /* unknown status */
+	raw_put(f->dir, "certs", key, 6, val, 36);
+	f->st = store_open(f->dir, STORE_RDONLY, 0, &err);
+	assert_int_equal(store_cert_get(f->st, f->ca, &s5, &r), VA_ERR_STORE);
+	store_close(f->st);
+
+	/* A certificate of an issuer that does not exist, a malformed key, a change-log gap, a damaged change. */
+	val[1] = 0;
+	val[28] = 1; /* change_seq 1 (LE at offset 28) */
+	key[3] = 9;
+	raw_put(f->dir, "certs", key, 6, val, 36);
+	key[4] = 0x81;
+	key[5] = 0x00; /* leading zero octet: not canonical */
+	raw_put(f->dir, "certs", key, 6, val, 36);
+	uint8_t seq[8] = { 0, 0, 0, 0, 0, 0, 0, 50 };
+	raw_put(f->dir, "changes", seq, 8, "\x01\x02", 2);
+	f->st = store_open(f->dir, STORE_RDWR, 0, &err);
+	assert_non_null(f->st);
+	/* cert 5 (status 7), issuer 9's cert, malformed key, gap before 50, damaged change 50 */
+	assert_int_equal(store_check(f->st), 5);
+	struct change_list l = { .n = 0 };
+	assert_int_equal(store_changes_since(f->st, 3, 0, change_collect, &l), VA_ERR_STORE);
+	/* Writes go on after the highest sequence number. */
+	struct store_serial s6 = tsl_serial(6);
+	assert_int_equal(store_cert_revoke(f->st, f->ca, &s6, 0, 0, 0), 0);
+	uint64_t last;
+	assert_int_equal(store_changes_last(f->st, &last), 0);
+	assert_int_equal(last, 51);
+}
+
+/* ---- threads ---- */
+
+struct reader_arg {
+	store *st;
+	uint32_t ca;
+	int n;
+	int errors;
+};
+
+static void *reader_thread(void *p)
+{
+	struct reader_arg *a = p;
+
+	for (int i = 0; i < a->n; i++) {
+		struct store_serial s = tsl_serial((uint64_t)(i % 500) + 1);
+		struct store_cert_rec r;
+		int rc = store_cert_get(a->st, a->ca, &s, &r);
+		if (rc != 0 || (r.status != STORE_GOOD && r.status != STORE_REVOKED))
+			a->errors++;
+	}
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	struct fx *f = *state;
+	pthread_t th[4];
+	struct reader_arg a[4];
+	struct store_cert_rec r;
+	struct store_serial s = tsl_serial(1);
+
+	for (uint64_t i = 1; i <= 500; i++)
+		add_good(f, i);
+	/* The main thread's cached transaction, left for store_close to free. */
+	assert_int_equal(store_cert_get(f->st, f->ca, &s, &r), 0);
+	for (int i = 0; i < 4; i++) {
+		a[i] = (struct reader_arg){ .st = f->st, .ca = f->ca, .n = 20000 };
+		assert_int_equal(pthread_create(&th[i], NULL, reader_thread, &a[i]), 0);
+	}
+	for (uint64_t i = 1; i <= 500; i += 5) {
+		struct store_serial x = tsl_serial(i);
+		assert_int_equal(store_cert_revoke(f->st, f->ca, &x, STORE_REASON_SUPERSEDED, 0, 0), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(a[i].errors, 0);
+	}
+	/* Threads that ran and exited freed their slots; another round on fresh threads still works. */
+	for (int i = 0; i < 2; i++) {
+		a[i] = (struct reader_arg){ .st = f->st, .ca = f->ca, .n = 1000 };
+		assert_int_equal(pthread_create(&th[i], NULL, reader_thread, &a[i]), 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(a[i].errors, 0);
+	}
+	assert_int_equal(store_cert_get(f->st, f->ca, &s, &r), 0);
+	assert_int_equal(r.status, STORE_REVOKED);
+}
+
+/* Threads that are still alive when the store closes: their slots are freed by store_close. */
+struct parked {
+	store *st;
+	uint32_t ca;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int read_done, may_exit;
+};
+
+static void *parked_thread(void *p)
+{
+	struct parked *k = p;
+	struct store_serial s = tsl_serial(1);
+	struct store_cert_rec r;
+
+	int rc = store_cert_get(k->st, k->ca, &s, &r);
+	pthread_mutex_lock(&k->mu);
+	k->read_done = rc == 0 ? 1 : 2;
+	pthread_cond_broadcast(&k->cv);
+	while (!k->may_exit)
+		pthread_cond_wait(&k->cv, &k->mu);
+	pthread_mutex_unlock(&k->mu);
+	return NULL;
+}
+
+static void test_close_with_live_threads(void **state)
+{
+	struct fx *f = *state;
+	struct parked k = { .st = f->st, .ca = f->ca };
+	pthread_t th;
+
+	add_good(f, 1);
+	pthread_mutex_init(&k.mu, NULL);
+	pthread_cond_init(&k.cv, NULL);
+	assert_int_equal(pthread_create(&th, NULL, parked_thread, &k), 0);
+	pthread_mutex_lock(&k.mu);
+	while (!k.read_done)
+		pthread_cond_wait(&k.cv, &k.mu);
+	pthread_mutex_unlock(&k.mu);
+	assert_int_equal(k.read_done, 1);
+	store_close(f->st);
+	f->st = NULL;
+	pthread_mutex_lock(&k.mu);
+	k.may_exit = 1;
+	pthread_cond_broadcast(&k.cv);
+	pthread_mutex_unlock(&k.mu);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	pthread_mutex_destroy(&k.mu);
+	pthread_cond_destroy(&k.cv);
+}
+
+/* ---- map growth (one process) ---- */
+
+static void test_map_growth(void **state)
+{
+	struct fx *f = *state;
+	int err;
+	store_batch *b;
+	struct store_stats stats;
+	struct store_cert_rec r;
+
+	store_close(f->st);
+	f->st = store_open(f->dir, STORE_RDWR, 64 * 1024, &err);
+	assert_non_null(f->st);
+	/* Single writes grow the map too. */
+	for (uint64_t i = 1; i <= 300; i++)
+		add_good(f, i);
+	b = store_batch_begin(f->st, &err);
+	for (int i = 0; i < 30000; i++) {
+		struct store_serial s = tsl_serial_rand(3, (uint64_t)i);
+		struct store_cert_rec g = tsl_good(1900000000);
+		assert_int_equal(store_batch_put(b, f->ca, &s, &g), 0);
+	}
+	assert_int_equal(store_batch_end(b, 1), 0);
+	assert_int_equal(store_stats_get(f->st, &stats), 0);
+	assert_int_equal(stats.certs, 30300);
+	assert_true(stats.map_size >= 4 * 1024 * 1024);
+	struct store_serial last = tsl_serial_rand(3, 29999);
+	assert_int_equal(store_cert_get(f->st, f->ca, &last, &r), 0);
+	assert_int_equal(store_check(f->st), 0);
+	uint64_t seq;
+	assert_int_equal(store_changes_last(f->st, &seq), 0);
+	assert_int_equal(seq, 30301);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_serial_der),
+		cmocka_unit_test(test_serial_hex),
+		cmocka_unit_test(test_serial_bytes),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_open_errors),
+		T(test_issuer),
+		T(test_cert_roundtrip),
+		T(test_transitions),
+		T(test_batch_transitions),
+		T(test_changes),
+		T(test_foreach),
+		T(test_batch_bulk),
+		T(test_meta_counters),
+		T(test_backup),
+		T(test_schema),
+		T(test_damaged_values),
+		T(test_threads),
+		T(test_close_with_live_threads),
+		T(test_map_growth),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
