@@ -131,7 +131,7 @@ static struct metrics_series *metrics_register(metrics *m, enum metrics_type typ
 	struct metrics_series *s = NULL;
 	int n;
 
-	if (m == NULL || name == NULL)
+	if (m == NULL || name == NULL || name[0] == '\0')
 		return NULL;
 	if (labels == NULL)
 		labels = "";
