@@ -128,6 +128,11 @@ if [[ " ${built[*]} " == *" crlgen "* ]]; then
 	curl -s "http://127.0.0.1:$cp/crl/ca1.crl" -o "$T/ca1.crl"
 	openssl crl -inform DER -in "$T/ca1.crl" -CAfile "$R/ca1.pem" -noout >"$T/crl.out" 2>&1 || true
 	expect_grep "verify OK" "$T/crl.out" "crlgen CRL verifies"
+	openssl crl -inform DER -in "$T/ca1.crl" -noout -text | awk '/Serial Number:/ { print $3 }' >"$T/crl.serials"
+	for s in $(awk -F'\t' '$1 == "R" { print $4 }' "$R/ca1/index.txt"); do
+		grep -qx "$s" "$T/crl.serials" || fail "crlgen's ca1 CRL lacks $s, revoked in the demo index"
+	done
+	ok "crlgen's CRL lists every certificate the demo revoked"
 fi
 daemon_stop real || fail "run.sh exited non-zero on SIGTERM"
 for b in "${built[@]}"; do
