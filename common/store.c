@@ -89,6 +89,9 @@ int store_map_adopt(store *st)
 	/* Size 0: take the size recorded by the process that grew the map. Safe: no transaction of this process is
 	 * live while map_lock is held for writing (idle cached read transactions hold no pointer into the map). */
 	rc = mdb_env_set_mapsize(st->env, 0);
+	if (rc == 0)
+		log_info("store: adopted the map size %llu set by another process",
+			 (unsigned long long)store_map_size(st));
 	pthread_rwlock_unlock(&st->map_lock);
 	return store_lmdb_err(rc, "adopting the grown map");
 }

@@ -1,0 +1,446 @@
+/*
+ * test_store_proc.c: the store shared by processes. Every process forks before it opens the store.
+ *  - a reader process walking snapshots while a writer process revokes pairs of certificates in single
+ *    transactions never sees one of a pair revoked without the other;
+ *  - a writer killed with SIGKILL in the middle of a large import (inside an open write transaction) leaves a
+ *    store that opens, passes store_check and holds whole batches only; importing again completes it with the
+ *    exact final content;
+ *  - the map grows from 64 KiB to many MiB while a reader process holds the environment open, and that reader
+ *    adopts the new size and reads what was written past its old map.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store.h"
+#include "test_store_lib.h"
+
+struct fx {
+	char top[256];
+	char dir[300];
+	uint32_t ca;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	uint8_t *der;
+	size_t len;
+	int err;
+	store *st;
+
+	assert_non_null(f);
+	tsl_mkdtemp(f->top, sizeof(f->top));
+	snprintf(f->dir, sizeof(f->dir), "%s/st", f->top);
+	st = store_open(f->dir, STORE_RDWR | STORE_CREATE, 64 * 1024, &err);
+	assert_non_null(st);
+	assert_int_equal(tsl_make_ca("Proc CA", &der, &len), 0);
+	assert_int_equal(store_issuer_add(st, "ca1", der, len, &f->ca), 0);
+	free(der);
+	store_close(st);
+	alarm(120); /* a hung child or parent fails the test run instead of blocking it */
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	alarm(0);
+	tsl_rmtree(f->top);
+	free(f);
+	return 0;
+}
+
+static void write_byte(int fd, char c)
+{
+	while (write(fd, &c, 1) < 0 && errno == EINTR)
+		;
+}
+
+static int read_byte(int fd)
+{
+	char c;
+	ssize_t n;
+
+	while ((n = read(fd, &c, 1)) < 0 && errno == EINTR)
+		;
+	return n == 1 ? c : -1;
+}
+
+static int wait_child(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return status;
+}
+
+/* ---- atomic pairs ---- */
+
+#define PAIRS 150
+
+struct pair_scan {
+	int status[2 * PAIRS];
+	int n;
+};
+
+static int pair_collect(void *arg, const struct store_serial *s, const struct store_cert_rec *rec)
+{
+	struct pair_scan *p = arg;
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < s->len; i++)
+		v = (v << 8) | s->mag[i];
+	if (v < 1 || v > 2 * PAIRS)
+		return -1;
+	p->status[v - 1] = rec->status;
+	p->n++;
+	return 0;
+}
+
+/* Child: walks snapshots until told to stop; exit 0 when every snapshot had whole pairs and it saw some state
+ * between none and all. */
+static int pair_reader(const char *dir, uint32_t ca, int ready_fd, int stop_fd)
+{
+	int err, last_revoked = -1, saw_middle = 0;
+	store *st = store_open(dir, STORE_RDONLY, 0, &err);
+	struct pollfd pfd = { .fd = stop_fd, .events = POLLIN };
+
+	if (st == NULL)
+		return 10;
+	write_byte(ready_fd, 'r');
+	for (;;) {
+		int stop = poll(&pfd, 1, 0) > 0;
+		struct pair_scan p = { .n = 0 };
+		int revoked = 0;
+		if (store_cert_foreach(st, ca, 0, pair_collect, &p) != 0 || p.n != 2 * PAIRS)
+			return 11;
+		for (int i = 0; i < PAIRS; i++) {
+			if (p.status[2 * i] != p.status[2 * i + 1]) {
+				fprintf(stderr, "pair %d half-applied\n", i);
+				return 12;
+			}
+			revoked += p.status[2 * i] == STORE_REVOKED;
+		}
+		if (revoked < last_revoked)
+			return 13; /* snapshots never go back in time */
+		last_revoked = revoked;
+		if (revoked > 0 && revoked < PAIRS)
+			saw_middle = 1;
+		if (stop)
+			break;
+	}
+	store_close(st);
+	if (last_revoked != PAIRS)
+		return 14;
+	return saw_middle ? 0 : 15;
+}
+
+static void test_reader_sees_whole_pairs(void **state)
+{
+	struct fx *f = *state;
+	int ready[2], stop[2], err;
+	pid_t pid;
+	store *st;
+	store_batch *b;
+
+	/* The certificates exist before the reader starts. */
+	st = store_open(f->dir, STORE_RDWR, 0, &err);
+	assert_non_null(st);
+	b = store_batch_begin(st, &err);
+	for (uint64_t i = 1; i <= 2 * PAIRS; i++) {
+		struct store_serial s = tsl_serial(i);
+		struct store_cert_rec r = tsl_good(1900000000);
+		assert_int_equal(store_batch_put(b, f->ca, &s, &r), 0);
+	}
+	assert_int_equal(store_batch_end(b, 1), 0);
+	store_close(st);
+
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(stop), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(ready[0]);
+		close(stop[1]);
+		_exit(pair_reader(f->dir, f->ca, ready[1], stop[0]));
+	}
+	close(ready[1]);
+	close(stop[0]);
+	assert_int_equal(read_byte(ready[0]), 'r');
+
+	st = store_open(f->dir, STORE_RDWR, 0, &err);
+	assert_non_null(st);
+	for (uint64_t i = 0; i < PAIRS; i++) {
+		/* Both revocations of a pair in one transaction. */
+		struct store_serial a = tsl_serial(2 * i + 1), c = tsl_serial(2 * i + 2);
+		struct store_cert_rec r = tsl_revoked(1900000000, STORE_REASON_KEY_COMPROMISE, 1700000000 + (int64_t)i);
+		b = store_batch_begin(st, &err);
+		assert_non_null(b);
+		assert_int_equal(store_batch_put(b, f->ca, &a, &r), 0);
+		assert_int_equal(store_batch_put(b, f->ca, &c, &r), 0);
+		assert_int_equal(store_batch_end(b, 1), 0);
+	}
+	store_close(st);
+	write_byte(stop[1], 's');
+	int status = wait_child(pid);
+	close(ready[0]);
+	close(stop[1]);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* ---- SIGKILL in the middle of an import ---- */
+
+#define IMPORT_N 200000
+#define KILL_AT (5 * LIM_STORE_BATCH + LIM_STORE_BATCH / 2)
+
+static struct store_cert_rec import_rec(uint64_t i)
+{
+	if (i % 7 == 3)
+		return tsl_revoked(1900000000 + (int64_t)(i % 1000), STORE_REASON_SUPERSEDED,
+				   1700000000 + (int64_t)i);
+	if (i % 101 == 5)
+		return tsl_revoked(1900000000, STORE_REASON_CERTIFICATE_HOLD, 1700000000 + (int64_t)i);
+	return tsl_good(1900000000 + (int64_t)(i % 1000));
+}
+
+/* Child: imports, and once KILL_AT records are in (5 batches committed, half of the 6th written in the open
+ * transaction) it says so and waits to be killed. */
+static int import_child(const char *dir, uint32_t ca, int ready_fd, int block_fd)
+{
+	int err;
+	store *st = store_open(dir, STORE_RDWR, 0, &err);
+	store_batch *b;
+
+	if (st == NULL)
+		return 10;
+	b = store_batch_begin(st, &err);
+	if (b == NULL)
+		return 11;
+	for (uint64_t i = 0; i < IMPORT_N; i++) {
+		struct store_serial s = tsl_serial_rand(42, i);
+		struct store_cert_rec r = import_rec(i);
+		if (store_batch_put(b, ca, &s, &r) != 0)
+			return 12;
+		if (i + 1 == KILL_AT) {
+			write_byte(ready_fd, 'k');
+			(void)read_byte(block_fd); /* never returns: the parent kills us here */
+			return 13;
+		}
+	}
+	return 14;
+}
+
+static void test_sigkill_during_import(void **state)
+{
+	struct fx *f = *state;
+	int ready[2], block[2], err, added = 0, existed = 0;
+	pid_t pid;
+	store *st;
+	store_batch *b;
+	struct store_stats stats;
+	uint64_t last;
+	uint64_t want_revoked = 0, want_hold = 0;
+
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(block), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(ready[0]);
+		close(block[1]);
+		_exit(import_child(f->dir, f->ca, ready[1], block[0]));
+	}
+	close(ready[1]);
+	close(block[0]);
+	assert_int_equal(read_byte(ready[0]), 'k');
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	int status = wait_child(pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+	close(ready[0]);
+	close(block[1]);
+
+	/* The dead writer held LMDB's writer lock and a reader slot: opening recovers both. */
+	st = store_open(f->dir, STORE_RDWR, 0, &err);
+	assert_non_null(st);
+	assert_int_equal(err, 0);
+	assert_int_equal(store_check(st), 0);
+	assert_int_equal(store_stats_get(st, &stats), 0);
+	assert_int_equal(stats.certs, 5 * LIM_STORE_BATCH); /* whole batches only */
+	assert_int_equal(stats.changes, 5 * LIM_STORE_BATCH + 1);
+	for (uint64_t i = 0; i < 5 * LIM_STORE_BATCH; i += 997) {
+		struct store_serial s = tsl_serial_rand(42, i);
+		struct store_cert_rec r, want = import_rec(i);
+		assert_int_equal(store_cert_get(st, f->ca, &s, &r), 0);
+		assert_int_equal(r.status, want.status);
+	}
+	struct store_serial unseen = tsl_serial_rand(42, KILL_AT - 1);
+	struct store_cert_rec r;
+	assert_int_equal(store_cert_get(st, f->ca, &unseen, &r), VA_ERR_NOTFOUND);
+
+	/* Importing again completes it. */
+	b = store_batch_begin(st, &err);
+	assert_non_null(b);
+	for (uint64_t i = 0; i < IMPORT_N; i++) {
+		struct store_serial s = tsl_serial_rand(42, i);
+		struct store_cert_rec rec = import_rec(i);
+		int rc = store_batch_put(b, f->ca, &s, &rec);
+		if (rc == 0)
+			added++;
+		else if (rc == VA_ERR_EXISTS)
+			existed++;
+		else
+			fail_msg("put %llu: %d", (unsigned long long)i, rc);
+		want_revoked += rec.status == STORE_REVOKED;
+		want_hold += rec.status == STORE_HOLD;
+	}
+	assert_int_equal(store_batch_end(b, 1), 0);
+	assert_int_equal(existed, 5 * LIM_STORE_BATCH);
+	assert_int_equal(added, IMPORT_N - 5 * LIM_STORE_BATCH);
+
+	/* Exact final content. */
+	assert_int_equal(store_stats_get(st, &stats), 0);
+	assert_int_equal(stats.certs, IMPORT_N);
+	assert_int_equal(stats.revoked, want_revoked);
+	assert_int_equal(stats.hold, want_hold);
+	assert_int_equal(stats.good, IMPORT_N - want_revoked - want_hold);
+	assert_int_equal(store_changes_last(st, &last), 0);
+	assert_int_equal(last, IMPORT_N + 1);
+	for (uint64_t i = 0; i < IMPORT_N; i++) {
+		struct store_serial s = tsl_serial_rand(42, i);
+		struct store_cert_rec want = import_rec(i);
+		assert_int_equal(store_cert_get(st, f->ca, &s, &r), 0);
+		if (r.status != want.status || r.reason != want.reason || r.revoked_at != want.revoked_at ||
+		    r.not_after != want.not_after)
+			fail_msg("record %llu differs", (unsigned long long)i);
+	}
+	assert_int_equal(store_check(st), 0);
+	store_close(st);
+}
+
+/* ---- map growth under a reader process ---- */
+
+#define GROW_N 40000
+
+static int grow_reader(const char *dir, uint32_t ca, int ready_fd, int done_fd)
+{
+	int err;
+	/* Same tiny map as the writer: the reader must adopt the grown size to read the new data. */
+	store *st = store_open(dir, STORE_RDONLY, 64 * 1024, &err);
+	struct pollfd pfd = { .fd = done_fd, .events = POLLIN };
+	struct store_serial s0 = tsl_serial(1);
+	struct store_cert_rec r;
+	struct store_stats stats;
+
+	if (st == NULL)
+		return 10;
+	if (store_cert_get(st, ca, &s0, &r) != 0)
+		return 11;
+	write_byte(ready_fd, 'r');
+	for (;;) {
+		int done = poll(&pfd, 1, 0) > 0;
+		int rc = store_cert_get(st, ca, &s0, &r);
+		if (rc != 0) {
+			fprintf(stderr, "reader: %s\n", va_strerror(rc));
+			return 12;
+		}
+		if (done)
+			break;
+		usleep(200);
+	}
+	struct store_serial last = tsl_serial_rand(9, GROW_N - 1);
+	if (store_cert_get(st, ca, &last, &r) != 0 || r.status != STORE_GOOD)
+		return 13;
+	if (store_stats_get(st, &stats) != 0 || stats.certs != GROW_N + 1 || stats.map_size < 4 * 1024 * 1024)
+		return 14;
+	if (store_check(st) != 0)
+		return 15;
+	store_close(st);
+	return 0;
+}
+
+static void test_map_growth_with_reader(void **state)
+{
+	struct fx *f = *state;
+	int ready[2], done[2], err;
+	pid_t pid;
+	store *st;
+	store_batch *b;
+	struct store_stats stats;
+
+	st = store_open(f->dir, STORE_RDWR, 64 * 1024, &err);
+	assert_non_null(st);
+	struct store_serial s0 = tsl_serial(1);
+	struct store_cert_rec g = tsl_good(1900000000);
+	assert_int_equal(store_cert_add(st, f->ca, &s0, &g), 0);
+	assert_int_equal(store_stats_get(st, &stats), 0);
+	assert_true(stats.map_size <= 64 * 1024);
+	store_close(st);
+
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(done), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(ready[0]);
+		close(done[1]);
+		_exit(grow_reader(f->dir, f->ca, ready[1], done[0]));
+	}
+	close(ready[1]);
+	close(done[0]);
+	assert_int_equal(read_byte(ready[0]), 'r');
+
+	st = store_open(f->dir, STORE_RDWR, 64 * 1024, &err);
+	assert_non_null(st);
+	b = store_batch_begin(st, &err);
+	for (uint64_t i = 0; i < GROW_N; i++) {
+		struct store_serial s = tsl_serial_rand(9, i);
+		assert_int_equal(store_batch_put(b, f->ca, &s, &g), 0);
+	}
+	assert_int_equal(store_batch_end(b, 1), 0);
+	assert_int_equal(store_stats_get(st, &stats), 0);
+	assert_true(stats.map_size >= 4 * 1024 * 1024);
+	assert_int_equal(stats.certs, GROW_N + 1);
+	store_close(st);
+
+	write_byte(done[1], 'd');
+	int status = wait_child(pid);
+	close(ready[0]);
+	close(done[1]);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+
+	/* A later opener with the default map size sees everything too. */
+	st = store_open(f->dir, STORE_RDONLY, 0, &err);
+	assert_non_null(st);
+	assert_int_equal(store_check(st), 0);
+	store_close(st);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_reader_sees_whole_pairs),
+		T(test_sigkill_during_import),
+		T(test_map_growth_with_reader),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
