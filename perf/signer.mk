@@ -1,0 +1,2 @@
+# perf/bench_signer: the signer's raw signing rate.
+BENCHES += bench_signer
