@@ -9,3 +9,9 @@ test_tsa_clock_SRCS := $(TSA_CORE_SRCS)
 
 FUZZERS += fuzz_tsa_request
 fuzz_tsa_request_SRCS := $(TSA_CORE_SRCS) tests/unit/test_tsa_util.c
+
+# tsad links the store, signer, config and http layers: registered once they are in the build.
+ifeq ($(words $(filter common/store.c common/signer.c common/http.c common/config.c,$(COMMON_SRCS))),4)
+PROGRAMS += tsad
+tsad_SRCS := tsa/main.c tsa/tsad.c $(TSA_CORE_SRCS)
+endif
