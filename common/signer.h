@@ -7,10 +7,22 @@
  *   SIGNER_FILE:   PEM private key file. For tests and quick starts only: not for production.
  * The certificate (and optional chain) always come from PEM files.
  *
- * Thread-safety: every function may be called from many threads at once. Signing errors are typed:
- * VA_ERR_SIGNER_DOWN means "token absent / session lost / login failed": callers answer tryLater (OCSP) or
- * systemFailure (TSA) and report not-ready; the signer reconnects by itself (at most once per second, on the
- * next call after a failure), without a restart.
+ * Thread-safety: every function may be called from many threads at once, except signer_open / signer_free (one
+ * thread, no other call on that signer in progress). Signatures from several threads run in parallel: libp11
+ * 0.4.12 keeps a pool of up to 16 PKCS#11 sessions per slot and holds no lock during C_Sign; we only count
+ * operations in flight under a short mutex. (SoftHSM2's file object store reads and fcntl-locks files on every
+ * operation, which bounds EC rates; RSA-2048 scales with the cores.)
+ *
+ * Errors are typed: VA_ERR_SIGNER_DOWN means "token absent / session lost / login failed": callers answer
+ * tryLater (OCSP) or systemFailure (TSA) and report not-ready; the signer reconnects by itself (at most once per
+ * second, on the next call after a failure: it waits for the operations in flight, reloads the module -- C_Finalize,
+ * C_Initialize -- logs in again and finds the key again), without a restart. All PKCS#11 signers of a process that
+ * use the same module share one libp11 context (C_Finalize is process-wide), so a reconnection of one makes the
+ * others find their keys again on their next call, transparently. A PIN the token refused is not presented again
+ * until the PIN file / variable changes (HSMs lock the PIN after a few failures).
+ *
+ * Fork: open signers after daemonising (fork) and before starting threads.
+ */
  */
 #ifndef VA_SIGNER_H
 #define VA_SIGNER_H
@@ -46,7 +58,12 @@ typedef struct signer signer;
 
 /* Loads the certificate and chain, opens the key, and checks that the key matches the certificate.
  * A PKCS#11 token that is not there yet is not fatal: the signer starts down (signer_ready() == 0) and
- * reconnects later; *err is then VA_ERR_SIGNER_DOWN with a non-NULL return. Other failures return NULL. */
+ * reconnects later; *err is then VA_ERR_SIGNER_DOWN with a non-NULL return. So is a PIN the token refuses.
+ * Other failures return NULL with *err: VA_ERR_INVAL (bad URI: RFC 7512 attributes token, object, id, type=private,
+ * serial, model, manufacturer; no pin-value or other query attributes), VA_ERR_CONFIG (unreadable certificate,
+ * chain, key file or module; no PIN source), VA_ERR_NOTFOUND (token present, no such private key),
+ * VA_ERR_SIGNER (key does not match the certificate -- checked by signing a test digest and verifying it with the
+ * certificate's key --, key type other than RSA or EC, URI matching several keys). */
 signer *signer_open(const struct signer_conf *conf, int *err);
 /* Accepts NULL. */
 void signer_free(signer *s);
@@ -81,8 +98,11 @@ VA_MUST_CHECK int signer_sign(signer *s, const EVP_MD *md, const uint8_t *data, 
 int signer_sig_alg_der(const signer *s, const EVP_MD *md, uint8_t *out, size_t outlen);
 
 /* An EVP_PKEY for OpenSSL's own builders (TS_RESP_CTX, OCSP_basic_sign, X509_CRL_sign) that signs through this
- * signer. The caller owns one reference (EVP_PKEY_free). NULL while down. After such a builder fails, call
- * signer_failed() to learn whether the token went away. */
+ * signer. The caller owns one reference (EVP_PKEY_free), which must be released before signer_free. NULL while
+ * down. For PKCS#11 it is not libp11's key but a key holding the certificate's public key whose private-key
+ * operations are forwarded to the token key currently bound, so a reference stays valid (and signs again) across
+ * reconnections. After such a builder fails, call signer_failed() from the same thread to learn whether the
+ * token went away. */
 EVP_PKEY *signer_pkey(signer *s);
 /* Classifies the failure of an operation made with signer_pkey(): VA_ERR_SIGNER_DOWN (and marks the signer down)
  * if the token is gone, else VA_ERR_CRYPTO. */
