@@ -23,7 +23,6 @@
  *
  * Fork: open signers after daemonising (fork) and before starting threads.
  */
- */
 #ifndef VA_SIGNER_H
 #define VA_SIGNER_H
 
