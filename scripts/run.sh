@@ -137,9 +137,11 @@ done
 good=$(awk -F'\t' '$3 == "good" { print $1; exit }' "$RUN/ca1/leaves.tsv")
 revoked=$(awk -F'\t' '$3 == "revoked" { print $1; exit }' "$RUN/ca1/leaves.tsv")
 R=${RUN#"$TOP"/}
+B=${BIN#"$TOP"/}
 ocsp_port=$(conf_port ocspd)
 tsa_port=$(conf_port tsad)
 crl_port=$(conf_port crlgen)
+# Every line below is a command to paste (or a comment); tests/integration/pki_run.sh runs them.
 cat <<EOF
 
 Try (from $TOP; SOFTHSM2_CONF=$R/softhsm2.conf, user PIN in $R/pin):
@@ -149,30 +151,35 @@ Try (from $TOP; SOFTHSM2_CONF=$R/softhsm2.conf, user PIN in $R/pin):
       -CAfile $R/root.pem -verify_other $R/ca1.pem -resp_text
   openssl ocsp -issuer $R/ca1.pem -cert $R/ca1/certs/$revoked.pem -url http://127.0.0.1:$ocsp_port \\
       -CAfile $R/root.pem -verify_other $R/ca1.pem
-  # the same through GnuTLS (the URL comes from the certificate's AIA)
-  ocsptool --ask --load-issuer $R/ca1.pem --load-cert $R/ca1/certs/$good.pem --load-trust $R/root.pem
-  # RFC 5019 GET (cacheable): base64 of the DER request in the path
-  openssl ocsp -issuer $R/ca1.pem -cert $R/ca1/certs/$good.pem -no_nonce -reqout /tmp/va-req.der
-  curl -si "http://127.0.0.1:$ocsp_port/\$(base64 -w0 /tmp/va-req.der | sed 's/+/%2B/g; s#/#%2F#g; s/=/%3D/g')" | head -12
+
+  # OCSP through GnuTLS (without =URL, --ask takes the URL from the certificate's AIA extension)
+  ocsptool --ask=http://127.0.0.1:$ocsp_port --load-issuer $R/ca1.pem --load-cert $R/ca1/certs/$good.pem --load-trust $R/chain1.pem
+
+  # OCSP with an RFC 5019 GET (cacheable): the base64 DER request in the path
+  openssl ocsp -issuer $R/ca1.pem -cert $R/ca1/certs/$good.pem -no_nonce -reqout /tmp/demo-req.der
+  curl -s -D - -o /tmp/demo-resp.der \\
+      "http://127.0.0.1:$ocsp_port/\$(base64 -w0 /tmp/demo-req.der | sed 's/+/%2B/g; s#/#%2F#g; s/=/%3D/g')"
+  openssl ocsp -respin /tmp/demo-resp.der -issuer $R/ca1.pem -cert $R/ca1/certs/$good.pem \\
+      -CAfile $R/root.pem -verify_other $R/ca1.pem
 
   # Time stamps (tsad, port $tsa_port)
-  openssl ts -query -data README.md -sha256 -cert -out /tmp/va.tsq
-  curl -s -H 'Content-Type: application/timestamp-query' --data-binary @/tmp/va.tsq \\
-      http://127.0.0.1:$tsa_port/ -o /tmp/va.tsr
-  openssl ts -reply -in /tmp/va.tsr -text
-  openssl ts -verify -in /tmp/va.tsr -queryfile /tmp/va.tsq -CAfile $R/root.pem -untrusted $R/chain1.pem
+  openssl ts -query -data README.md -sha256 -cert -out /tmp/demo.tsq
+  curl -s -H 'Content-Type: application/timestamp-query' --data-binary @/tmp/demo.tsq \\
+      http://127.0.0.1:$tsa_port/ -o /tmp/demo.tsr
+  openssl ts -reply -in /tmp/demo.tsr -text
+  openssl ts -verify -in /tmp/demo.tsr -queryfile /tmp/demo.tsq -CAfile $R/root.pem -untrusted $R/chain1.pem
 
-  # CRLs (crlgen, port $crl_port)
-  curl -s http://127.0.0.1:$crl_port/crl/ca1.crl -o /tmp/ca1.crl
-  openssl crl -inform DER -in /tmp/ca1.crl -CAfile $R/ca1.pem -noout -text | head -30
+  # CRLs (crlgen, port $crl_port): full CRL of ca1, signature checked with ca1's certificate
+  curl -s http://127.0.0.1:$crl_port/crl/ca1.crl -o /tmp/demo-ca1.crl
+  openssl crl -inform DER -in /tmp/demo-ca1.crl -CAfile $R/ca1.pem -noout -text
 
-  # Revoke, then see OCSP and the next CRL change
-  bin/vactl -c $R/va.conf revoke ca1 $good --reason keyCompromise
-  bin/vactl -c $R/va.conf status ca1 $good
-  (then run the first openssl ocsp command again)
+  # Revoke with vactl; then run the first OCSP command again (and see the next CRL)
+  $B/vactl -c $R/va.conf revoke ca1 $good --reason keyCompromise
+  $B/vactl -c $R/va.conf status ca1 $good
 
-  # Health and metrics
-  curl -s http://127.0.0.1:$ocsp_port/readyz; curl -s http://127.0.0.1:$ocsp_port/metrics | head
+  # Health and metrics (every service has them)
+  curl -s http://127.0.0.1:$ocsp_port/readyz
+  curl -s http://127.0.0.1:$ocsp_port/metrics
 
 EOF
 if [ ${#pids[@]} -eq 0 ]; then

@@ -97,16 +97,55 @@ revoked=$(awk -F'\t' '$3 == "revoked" { print $1; exit }' "$R/ca1/leaves.tsv")
 for b in "${built[@]}"; do
 	expect_grep "$b ready on" "$T/real.log" "real $b ready"
 done
-if [[ " ${built[*]} " == *" ocspd "* ]]; then
-	for s in "$good:good" "$revoked:revoked"; do
-		openssl ocsp -issuer "$R/ca1.pem" -cert "$R/ca1/certs/${s%%:*}.pem" -url "http://127.0.0.1:$op" \
-			-CAfile "$R/root.pem" -verify_other "$R/ca1.pem" >"$T/ocsp.out" 2>&1 || true
-		expect_grep "Response verify OK" "$T/ocsp.out" "ocspd response for ${s%%:*} verifies"
-		expect_grep ": ${s#*:}\$" "$T/ocsp.out" "ocspd says ${s#*:} for ${s%%:*}"
+has() { [[ " ${built[*]} " == *" $1 "* ]]; }
+
+# The commands run.sh printed, run as printed from the top directory (their /tmp/demo* files moved into $T), one
+# section (a "# ..." heading and its commands) at a time: section_run HEADING-REGEX -> $T/sec.out
+awk -v d="$T" '/^Try \(from/ { on = 1; next } /^== running|^No service started/ { on = 0 }
+	on && /^  # / { n++ } on && n && /^  / { sub(/^  /, ""); print > (d "/try." n) }' "$T/real.log"
+section_run() {
+	local f
+	f=$(grep -l -E "^# $1" "$T"/try.* | head -1)
+	[ -n "$f" ] || fail "run.sh printed no section /$1/"
+	(cd "$VA_TOP" && sed "s#/tmp/demo#$T/demo#g" "$f" | bash -e) >"$T/sec.out" 2>&1 || {
+		cat "$f" "$T/sec.out" >&2
+		fail "a printed command of section /$1/ failed"
+	}
+}
+if has ocspd; then
+	section_run 'OCSP \(ocspd'
+	expect_grep "ca1/certs/$good.pem: good" "$T/sec.out" "printed openssl ocsp: good"
+	expect_grep "ca1/certs/$revoked.pem: revoked" "$T/sec.out" "printed openssl ocsp: revoked"
+	[ "$(grep -c 'Response verify OK' "$T/sec.out")" = 2 ] || fail "printed openssl ocsp: responses do not verify"
+	section_run 'OCSP through GnuTLS'
+	expect_grep "Certificate Status: good" "$T/sec.out" "printed ocsptool: good"
+	expect_grep "Verifying OCSP Response: Success" "$T/sec.out" "printed ocsptool: response verifies"
+	section_run 'OCSP with an RFC 5019 GET'
+	expect_grep "^HTTP/1.1 200" "$T/sec.out" "printed GET: 200"
+	expect_grep "^Cache-Control: .*max-age" "$T/sec.out" "printed GET: cacheable"
+	expect_grep "Response verify OK" "$T/sec.out" "printed GET: response verifies"
+	section_run 'Health and metrics'
+	expect_grep "^# (TYPE|HELP) " "$T/sec.out" "printed metrics command"
+fi
+if has tsad; then
+	section_run 'Time stamps'
+	expect_grep "^Verification: OK" "$T/sec.out" "printed openssl ts: token verifies"
+fi
+if has crlgen; then
+	section_run 'CRLs'
+	expect_grep "verify OK" "$T/sec.out" "printed openssl crl: signature verifies"
+	expect_grep "Serial Number: $revoked" "$T/sec.out" "printed openssl crl: lists $revoked"
+	awk '/Serial Number:/ { print $3 }' "$T/sec.out" >"$T/crl.serials"
+	for s in $(awk -F'\t' '$1 == "R" { print $4 }' "$R/ca1/index.txt"); do
+		grep -qx "$s" "$T/crl.serials" || fail "crlgen's ca1 CRL lacks $s, revoked in the demo index"
 	done
-	# The demo's story: revoke with vactl while ocspd runs, and the next answer changes (bounded poll: the
-	# responder sees the store's change log, no restart).
-	"$BIN/vactl" -q -c "$R/va.conf" revoke ca1 "$good" --reason keyCompromise
+	ok "crlgen's CRL lists every certificate the demo revoked"
+fi
+# The demo's story: revoke with vactl while ocspd runs, and the next answer changes (bounded poll: the responder
+# follows the store's change log, no restart).
+section_run 'Revoke with vactl'
+expect_grep "revoked" "$T/sec.out" "printed vactl revoke + status"
+if has ocspd; then
 	for ((i = 0; i < 50; i++)); do
 		openssl ocsp -issuer "$R/ca1.pem" -cert "$R/ca1/certs/$good.pem" -url "http://127.0.0.1:$op" \
 			-CAfile "$R/root.pem" -verify_other "$R/ca1.pem" >"$T/ocsp.out" 2>&1 || true
@@ -115,24 +154,6 @@ if [[ " ${built[*]} " == *" ocspd "* ]]; then
 	done
 	expect_grep ": revoked\$" "$T/ocsp.out" "after vactl revoke, ocspd says revoked for $good"
 	expect_grep "Reason: keyCompromise" "$T/ocsp.out" "with the reason given to vactl"
-fi
-if [[ " ${built[*]} " == *" tsad "* ]]; then
-	openssl ts -query -data "$VA_TOP/README.md" -sha256 -cert -out "$T/q.tsq" 2>/dev/null
-	curl -s -H 'Content-Type: application/timestamp-query' --data-binary "@$T/q.tsq" "http://127.0.0.1:$tp/" \
-		-o "$T/r.tsr"
-	openssl ts -verify -in "$T/r.tsr" -queryfile "$T/q.tsq" -CAfile "$R/root.pem" -untrusted "$R/chain1.pem" \
-		>"$T/ts.out" 2>&1 || true
-	expect_grep "Verification: OK" "$T/ts.out" "tsad token verifies"
-fi
-if [[ " ${built[*]} " == *" crlgen "* ]]; then
-	curl -s "http://127.0.0.1:$cp/crl/ca1.crl" -o "$T/ca1.crl"
-	openssl crl -inform DER -in "$T/ca1.crl" -CAfile "$R/ca1.pem" -noout >"$T/crl.out" 2>&1 || true
-	expect_grep "verify OK" "$T/crl.out" "crlgen CRL verifies"
-	openssl crl -inform DER -in "$T/ca1.crl" -noout -text | awk '/Serial Number:/ { print $3 }' >"$T/crl.serials"
-	for s in $(awk -F'\t' '$1 == "R" { print $4 }' "$R/ca1/index.txt"); do
-		grep -qx "$s" "$T/crl.serials" || fail "crlgen's ca1 CRL lacks $s, revoked in the demo index"
-	done
-	ok "crlgen's CRL lists every certificate the demo revoked"
 fi
 daemon_stop real || fail "run.sh exited non-zero on SIGTERM"
 for b in "${built[@]}"; do
