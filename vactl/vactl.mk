@@ -5,3 +5,5 @@ vactl_SRCS := vactl/main.c vactl/util.c vactl/cert.c vactl/cmd_ca.c vactl/cmd_im
 	vactl/cmd_query.c vactl/cmd_admin.c $(VACTL_LIB_SRCS)
 UNIT_TESTS += test_vactl_index
 test_vactl_index_SRCS := $(VACTL_LIB_SRCS)
+FUZZERS += fuzz_vactl_index
+fuzz_vactl_index_SRCS := $(VACTL_LIB_SRCS)
