@@ -187,6 +187,16 @@ for b in vactl ocspd tsad crlgen; do
 	ok "$b -n accepts conf/va.conf"
 	if "$BIN/$b" -n -c "$PKI/bad.conf" >"$T/$b.bad" 2>&1; then fail "$b -n accepts an unknown key"; fi
 	expect_grep 'no_such_key|bad.conf:[0-9]+' "$T/$b.bad" "$b -n names the unknown key"
+	if [ "$b" != vactl ]; then
+		# An unknown key in the service's own section, and a wrong type there.
+		sed "/^$b = {/a\\\tno_such_${b}_key = 1;" "$PKI/va.conf" >"$PKI/bad-$b.conf"
+		! "$BIN/$b" -n -c "$PKI/bad-$b.conf" >"$T/$b.bad" 2>&1 || fail "$b -n accepts an unknown key in $b"
+		expect_grep "no_such_${b}_key|bad-$b.conf:[0-9]+" "$T/$b.bad" "$b -n names an unknown key of its section"
+		sed "/^$b = {/,/^};/s/port = [0-9]*;/port = \"http\";/" "$PKI/va.conf" >"$PKI/type-$b.conf"
+		grep -q 'port = "http"' "$PKI/type-$b.conf" || fail "could not make the wrong-type config"
+		! "$BIN/$b" -n -c "$PKI/type-$b.conf" >"$T/$b.bad" 2>&1 || fail "$b -n accepts a string port"
+		ok "$b -n rejects a wrong type"
+	fi
 	checked=$((checked + 1))
 done
 echo "binaries checked: $checked"
