@@ -240,12 +240,12 @@ int tsad_cert_check(X509 *cert, time_t now, const char **why)
 		*why = "has an undecodable extended key usage";
 		goto out;
 	}
-	if (!crit) {
-		*why = "has a non-critical extended key usage (RFC 3161 2.3: it MUST be critical)";
-		goto out;
-	}
 	if (sk_ASN1_OBJECT_num(eku) != 1 || OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, 0)) != NID_time_stamp) {
 		*why = "has an extended key usage other than id-kp-timeStamping alone (RFC 3161 2.3)";
+		goto out;
+	}
+	if (!crit) {
+		*why = "has a non-critical extended key usage (RFC 3161 2.3: it MUST be critical)";
 		goto out;
 	}
 	if (X509_cmp_time(X509_get0_notBefore(cert), &now) >= 0) {
