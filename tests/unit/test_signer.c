@@ -19,6 +19,7 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
@@ -336,7 +337,8 @@ static void test_p11_sign_ec(void **state)
 	check_p11_sign("pkcs11:manufacturer=SoftHSM%20project;object=ec1;id=%02", "ec1.pem", EVP_PKEY_EC);
 }
 
-/* signer_pkey() through OpenSSL's own builder (X509_CRL_sign), verified by OpenSSL, also from the command line. */
+/* signer_pkey() through OpenSSL's own builders (X509_CRL_sign verified by OpenSSL, also from the command line;
+ * OCSP_basic_sign verified by OCSP_basic_verify). */
 static void check_crl(const char *uri, const char *cert)
 {
 	struct signer_conf c;
@@ -364,8 +366,27 @@ static void check_crl(const char *uri, const char *cert)
 	PEM_write_X509_CRL(f, crl);
 	fclose(f);
 	sh("openssl crl -in %s/test.crl -CAfile %s/%s -noout 2>&1 | grep -q 'verify OK'", dir, dir, cert);
-	EVP_PKEY_free(k);
 	X509_CRL_free(crl);
+
+	/* OCSP_basic_sign, checked by OCSP_basic_verify (signature only: the test certificate is self-signed) */
+	{
+		OCSP_BASICRESP *bs = OCSP_BASICRESP_new();
+		OCSP_CERTID *id = OCSP_cert_to_id(NULL, signer_cert(s), signer_cert(s));
+		STACK_OF(X509) *certs = sk_X509_new_null();
+		X509_STORE *st = X509_STORE_new();
+
+		assert_non_null(bs);
+		assert_non_null(id);
+		assert_non_null(OCSP_basic_add1_status(bs, id, V_OCSP_CERTSTATUS_GOOD, 0, NULL, t, t));
+		assert_int_equal(OCSP_basic_sign(bs, signer_cert(s), k, EVP_sha256(), NULL, OCSP_NOCERTS), 1);
+		sk_X509_push(certs, signer_cert(s));
+		assert_int_equal(OCSP_basic_verify(bs, certs, st, OCSP_NOVERIFY | OCSP_TRUSTOTHER), 1);
+		OCSP_CERTID_free(id);
+		sk_X509_free(certs);
+		X509_STORE_free(st);
+		OCSP_BASICRESP_free(bs);
+	}
+	EVP_PKEY_free(k);
 	ASN1_TIME_free(t);
 	signer_free(s);
 }
