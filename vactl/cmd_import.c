@@ -46,6 +46,7 @@ struct import_entry {
 struct import {
 	struct vactl *v;
 	const char *label;
+	const char *index_path;   /* for messages */
 	uint32_t issuer;
 	int from_index;           /* entries carry a status (index.txt) or only notAfter (certificates) */
 	struct import_entry *e;
@@ -378,8 +379,8 @@ static int import_classify(struct import *im, size_t counts[4])
 		} else if (cur.status == STORE_REVOKED && e->rec.status != STORE_REVOKED) {
 			store_serial_to_hex(&e->serial, hex, sizeof(hex));
 			if (!im->v->quiet)
-				fprintf(stderr, "vactl: warning: line %u: serial %s is revoked in the store but %s in the "
-					"index: kept revoked\n", e->where, hex,
+				fprintf(stderr, "vactl: warning: %s:%u: serial %s is revoked in the store but %s in the "
+					"index: kept revoked\n", im->index_path, e->where, hex,
 					e->rec.status == STORE_GOOD ? "valid" : "on hold");
 			e->action = ACT_KEEP;
 		} else {
@@ -472,6 +473,7 @@ int cmd_import(struct vactl *v, int argc, char **argv)
 		return vactl_usage("import LABEL FILE|DIR...: no files given");
 	im.v = v;
 	im.from_index = index_path != NULL;
+	im.index_path = index_path;
 	if (vactl_store_open(v, STORE_RDWR) != VA_OK)
 		goto out;
 	if (vactl_issuer_find(v, im.label, &im.issuer, im.from_index ? NULL : &ca) != VA_OK)

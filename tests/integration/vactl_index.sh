@@ -155,9 +155,18 @@ ok "later revocation applied"
 expect_eq "$((changes_before + 1))" "$("$V" -s "$S" stats | awk '$1 == "changes" { print $2 }')" \
 	"one change logged"
 
+# A revocation made with vactl is never undone by re-importing an index that still says V.
+"$V" -s "$S" revoke tca "$s_good2" --reason superseded 2>/dev/null || fail "vactl revoke"
+"$V" -s "$S" import tca --index "$IDX" >"$T/imp6.out" 2>"$T/imp6.err" || fail "import over a vactl revocation"
+expect_grep "0 added, 0 updated, 15 unchanged, 1 kept revoked" "$T/imp6.out" "index cannot un-revoke"
+expect_grep "serial $s_good2 is revoked in the store but valid in the index: kept revoked" "$T/imp6.err" \
+	"kept-revoked warning"
+expect_eq revoked "$("$V" -s "$S" status tca "$s_good2" | cut -f3)" "still revoked"
+
 # The certificates themselves (PEM files written by openssl ca): same serials and notAfter, nothing changes.
 "$V" -s "$S" import tca "$C/tca/certs" >"$T/imp4.out" || fail "certificate import"
 expect_grep "16 entries: 0 added, 0 updated, 16 unchanged" "$T/imp4.out" "certificate files agree with index"
+expect_eq revoked "$("$V" -s "$S" status tca "$s_good2" | cut -f3)" "certificate import keeps the revocation"
 # DER input too.
 openssl x509 -in "$C/tca/certs/$s_good.pem" -outform DER -out "$T/good.der"
 "$V" -s "$S" import tca "$T/good.der" >"$T/imp5.out" || fail "DER import"
