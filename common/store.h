@@ -11,10 +11,22 @@
  * big-endian octets without leading zeros. Lexicographic order of keys is therefore numeric order of positive
  * serials, which is what CRL building iterates in.
  *
+ * Values are little-endian fixed layouts with a version byte first (store_codec.c); a value of the wrong size,
+ * version or content is reported as VA_ERR_STORE, never trusted.
+ *
  * Every write appends to `changes` in the same transaction, so a reader sees both or neither.
  * Errors: 0 or a negative va_err (err.h). Thread-safety: a store handle may be used from many threads at once;
  * writes are serialised by LMDB's writer lock (across processes too).
- * Open the store in the process that uses it, after any fork().
+ * Open the store in the process that uses it, after any fork(), and only once per process (LMDB's locks are
+ * per process: two handles on one environment in one process corrupt each other's locking).
+ *
+ * Readers: each thread that reads through a handle keeps one cached read transaction (one of the
+ * LIM_STORE_READERS reader slots shared by all processes) until the thread exits or the store is closed. When
+ * every slot is taken, reads return VA_ERR_BUSY. The map grows by itself (see store_open).
+ *
+ * Callbacks (the *_foreach and store_changes_since functions) run inside a read transaction: they may read
+ * through the store but must not write through it (a write that has to grow the map would wait for the walk
+ * to end), and must not keep the pointers they are given.
  */
 #ifndef VA_STORE_H
 #define VA_STORE_H
@@ -124,18 +136,28 @@ struct store_change {
 	char actor[LIM_ACTOR_MAX];    /* OS user (or service) that made it, NUL-terminated */
 };
 
-/* Opens (and with STORE_CREATE creates) the environment in directory path. map_size 0 means the default.
- * Checks the schema version; VA_ERR_SCHEMA when it differs. Clears stale reader slots (mdb_reader_check).
- * On failure returns NULL and sets *err. */
+/* Opens (and with STORE_CREATE creates) the environment in directory path. map_size 0 means the default
+ * (LIM_STORE_MAP_DEFAULT); it is address space, not disk. A writer that fills the map doubles it (up to
+ * LIM_STORE_MAP_MAX, then VA_ERR_FULL) and retries its transaction; readers, in this process or another one,
+ * adopt a map grown elsewhere by themselves. Checks the schema version: VA_ERR_SCHEMA when it differs or when
+ * the environment is not a store; VA_ERR_NOTFOUND when there is no store at path (without STORE_CREATE).
+ * Clears reader slots left by dead processes (mdb_reader_check). On failure returns NULL and sets *err. */
 store *store_open(const char *path, int flags, uint64_t map_size, int *err);
-/* Closes the environment. Accepts NULL. No transaction of this handle may be in use. */
+/* Closes the environment and frees every thread's cached read transaction. Accepts NULL. No other thread may
+ * be inside a call on this handle, and no batch may be open. */
 void store_close(store *st);
 
-/* Actor recorded in the change log for writes through this handle (default: the OS user name). */
+/* Actor recorded in the change log for writes through this handle, cut to LIM_ACTOR_MAX - 1 octets. NULL or
+ * "" restores the default: the name of the effective user; under sudo (effective uid 0 and $SUDO_USER set)
+ * "sudo:" followed by $SUDO_USER, since "root" alone does not say who made the change. Services set their own
+ * name ("crlgen"). Not to be called while another thread writes through the handle. */
 void store_set_actor(store *st, const char *actor);
 
 /* Issuers. store_issuer_add computes the hashes from the certificate; VA_ERR_EXISTS if the same certificate is
- * there already (sets *id to it), VA_ERR_CONFLICT if the label is taken by another certificate. */
+ * there already (sets *id to it), VA_ERR_CONFLICT if the label is taken by another certificate. The label is 1
+ * to LIM_ISSUER_LABEL_MAX - 1 characters of [A-Za-z0-9._-] (else VA_ERR_INVAL); der must be exactly one DER
+ * certificate (else VA_ERR_INVAL) of 1..LIM_CERT_DER_MAX octets (else VA_ERR_RANGE); at most LIM_ISSUERS_MAX
+ * issuers (VA_ERR_RANGE). Ids start at 1. The addition is logged as STORE_OP_ISSUER_ADD. */
 VA_MUST_CHECK int store_issuer_add(store *st, const char *label, const uint8_t *der, size_t len, uint32_t *id);
 /* Calls fn for each issuer, in id order. The issuer's cert_der points into the store's memory map and is valid
  * only during the call. A non-zero return from fn stops the walk and is returned. */
@@ -145,19 +167,34 @@ int store_issuer_foreach(store *st, int (*fn)(void *arg, const struct store_issu
 VA_MUST_CHECK int store_issuer_get(store *st, const char *label, struct store_issuer *iss);
 
 /* Certificates.
- * store_cert_get: status of (issuer, serial) in one read transaction and no heap allocation; VA_ERR_NOTFOUND
- * if the CA never issued it (as far as the store knows). Safe from many threads; hot path of ocspd. */
+ * store_cert_get: status of (issuer, serial) in one read transaction and no heap allocation (except once per
+ * thread, for its cached read transaction); VA_ERR_NOTFOUND if the CA never issued it (as far as the store
+ * knows); VA_ERR_INVAL for a serial not in canonical form; VA_ERR_STORE for a damaged record. Safe from many
+ * threads; hot path of ocspd. */
 VA_MUST_CHECK int store_cert_get(store *st, uint32_t issuer, const struct store_serial *serial,
 				 struct store_cert_rec *out);
 
-/* Records an issued certificate. If it exists with the same content, VA_ERR_EXISTS (a no-op). If rec says
- * revoked/hold (index.txt import), it is recorded so. */
+/* Records an issued certificate, as store_batch_put does for one record in its own transaction.
+ * rec->change_seq is ignored; fields that mean nothing for rec->status are cleared (a GOOD record has no
+ * reason or dates; a HOLD has reason certificateHold). VA_ERR_INVAL when status, reason and dates do not go
+ * together (REVOKED with certificateHold, removeFromCRL or 7; REVOKED or HOLD without revoked_at);
+ * VA_ERR_NOTFOUND for an unknown issuer. For an existing record the status rules below apply:
+ *   GOOD -> REVOKED or HOLD, HOLD -> GOOD or REVOKED: recorded as given (logged REVOKE / HOLD / RELEASE);
+ *   REVOKED -> REVOKED with reason keyCompromise (from another reason): the reason (and the invalidity date, if
+ *     given) change, the revocation date stays (logged REVOKE);
+ *   REVOKED -> REVOKED otherwise, HOLD -> HOLD (any dates): VA_ERR_EXISTS, the record is kept;
+ *   REVOKED -> GOOD or HOLD: VA_ERR_CONFLICT (a revocation is final).
+ * notAfter is not status: 0 keeps the known value, another non-zero value replaces it (logged ISSUE).
+ * Nothing changed: VA_ERR_EXISTS (a no-op, not an error for importers). */
 VA_MUST_CHECK int store_cert_add(store *st, uint32_t issuer, const struct store_serial *serial,
 				 const struct store_cert_rec *rec);
 
-/* Status changes. revoke: GOOD or HOLD -> REVOKED (reason must not be certificateHold/removeFromCRL);
- * REVOKED -> REVOKED only to change the reason to keyCompromise, else VA_ERR_EXISTS.
- * hold: GOOD -> HOLD. release: HOLD -> GOOD, else VA_ERR_CONFLICT. Unknown serial: VA_ERR_NOTFOUND.
+/* Status changes. revoke: GOOD or HOLD -> REVOKED (reason must not be certificateHold/removeFromCRL/7, else
+ * VA_ERR_INVAL); REVOKED -> REVOKED only to change the reason to keyCompromise (the revocation date stays, the
+ * invalidity date is set if given), else VA_ERR_EXISTS.
+ * hold: GOOD -> HOLD; HOLD -> HOLD is VA_ERR_EXISTS; REVOKED -> VA_ERR_CONFLICT.
+ * release: HOLD -> GOOD (revocation fields cleared, logged RELEASE), else VA_ERR_CONFLICT.
+ * Unknown serial or issuer: VA_ERR_NOTFOUND. when 0 means now (clock_now); negative times are VA_ERR_INVAL.
  * invalidity may be 0 (none). */
 VA_MUST_CHECK int store_cert_revoke(store *st, uint32_t issuer, const struct store_serial *serial, int reason,
 				    int64_t when, int64_t invalidity);
@@ -178,21 +215,28 @@ int store_changes_since(store *st, uint64_t after, size_t max,
 			int (*fn)(void *arg, const struct store_change *ch), void *arg);
 
 /* Meta counters: atomically reserves count values of the counter `name` (e.g. "crlnumber/3", "tsa-serial/tsa1")
- * and returns the first in *first; the counter starts at 1. Durable once this returns. */
+ * and returns the first in *first; the counter starts at 1. Durable once this returns. count 0: VA_ERR_INVAL;
+ * past UINT64_MAX: VA_ERR_RANGE. Names are 1..200 octets; counters and meta values are separate namespaces. */
 VA_MUST_CHECK int store_counter_reserve(store *st, const char *name, uint64_t count, uint64_t *first);
 /* Reads the next value the counter would hand out (1 if never used). */
 VA_MUST_CHECK int store_counter_peek(store *st, const char *name, uint64_t *next);
-/* Arbitrary small meta values (CRL publication state, import progress). VA_ERR_NOTFOUND when absent.
- * store_meta_get copies at most *len bytes into buf and sets *len to the value's size. */
+/* Arbitrary small meta values (CRL publication state, import progress), at most 64 KiB (VA_ERR_RANGE).
+ * VA_ERR_NOTFOUND when absent. store_meta_get copies at most *len bytes into buf and sets *len to the value's
+ * size. */
 VA_MUST_CHECK int store_meta_put(store *st, const char *name, const void *val, size_t len);
 VA_MUST_CHECK int store_meta_get(store *st, const char *name, void *buf, size_t *len);
 
 /* Bulk writes: one write transaction per LIM_STORE_BATCH records, each change logged. Records that already
  * exist unchanged are skipped (re-import is a no-op), so an import killed half-way is completed by running it
- * again. A batch is all or nothing. */
+ * again. A batch is all or nothing. While a transaction is open (from the first put after a commit to the next
+ * commit) the batch holds LMDB's writer lock: other writers, in any process, wait. A batch is used by one
+ * thread (LMDB write transactions belong to the thread that began them). */
 typedef struct store_batch store_batch;
 store_batch *store_batch_begin(store *st, int *err);
-/* Adds or updates (status from rec) one certificate; returns 0, VA_ERR_EXISTS for an unchanged record. */
+/* Adds or updates (status from rec) one certificate with the rules of store_cert_add; returns 0, or
+ * VA_ERR_EXISTS for an unchanged record. VA_ERR_EXISTS, VA_ERR_CONFLICT, VA_ERR_INVAL and VA_ERR_NOTFOUND
+ * concern that record only (nothing written for it, the batch goes on). Any other error aborted the open
+ * transaction: its records since the last commit are lost and the batch refuses further puts (end it). */
 VA_MUST_CHECK int store_batch_put(store_batch *b, uint32_t issuer, const struct store_serial *serial,
 				  const struct store_cert_rec *rec);
 /* Commits what is pending (also done automatically every LIM_STORE_BATCH puts). */
@@ -200,7 +244,8 @@ VA_MUST_CHECK int store_batch_commit(store_batch *b);
 /* Commits the rest (commit != 0) or aborts the open transaction, and frees b. Accepts NULL. */
 int store_batch_end(store_batch *b, int commit);
 
-/* Statistics and maintenance. */
+/* Statistics and maintenance. store_stats_get walks every certificate (one read transaction): O(n). map_size
+ * is this process's view of the map, map_used the pages in use (including LMDB's free pages). */
 struct store_stats {
 	uint64_t issuers, certs, good, revoked, hold, changes;
 	uint64_t map_size, map_used; /* bytes */

@@ -112,52 +112,52 @@ static int rec_normalise(const struct store_cert_rec *in, struct store_cert_rec 
 	return store_cert_rec_valid(out) ? 0 : VA_ERR_INVAL;
 }
 
-static int same_status(const struct store_cert_rec *a, const struct store_cert_rec *b)
-{
-	return a->status == b->status && a->reason == b->reason && a->revoked_at == b->revoked_at &&
-	       a->has_invalidity == b->has_invalidity && a->invalidity == b->invalidity;
-}
-
-/* What recording `in` (already normalised) does to an existing record old: 0 with *out and *op set, VA_ERR_EXISTS when
- * nothing changes, VA_ERR_CONFLICT when the status rules forbid it (a revoked certificate never becomes good
- * again; only a hold can be lifted). */
+/* What recording `in` (already normalised) does to an existing record old, with the same rules as
+ * store_cert_revoke/hold/release: 0 with *out and *op set; VA_ERR_EXISTS when nothing changes (also: already
+ * revoked or already on hold, whatever date or reason `in` carries, except a reason that becomes
+ * keyCompromise); VA_ERR_CONFLICT when `in` would make a revoked certificate good or on hold again.
+ * notAfter is metadata, not status: a known one is replaced by a different non-zero one (logged as ISSUE). */
 static int put_transition(const struct store_cert_rec *old, const struct store_cert_rec *in,
 			  struct store_cert_rec *out, uint8_t *op)
 {
-	if (old->not_after != 0 && in->not_after != 0 && old->not_after != in->not_after)
-		return VA_ERR_CONFLICT;
-	*out = *in;
-	if (out->not_after == 0)
-		out->not_after = old->not_after;
-	if (same_status(old, in)) {
-		if (out->not_after == old->not_after)
-			return VA_ERR_EXISTS;
-		*op = STORE_OP_ISSUE;
-		return 0;
-	}
+	int64_t not_after = in->not_after ? in->not_after : old->not_after;
+
+	*out = *old;
+	*op = STORE_OP_ISSUE;
 	switch (old->status) {
 	case STORE_GOOD:
-		*op = in->status == STORE_REVOKED ? STORE_OP_REVOKE : STORE_OP_HOLD;
-		return 0;
+		if (in->status != STORE_GOOD) {
+			*out = *in;
+			*op = in->status == STORE_REVOKED ? STORE_OP_REVOKE : STORE_OP_HOLD;
+		}
+		break;
 	case STORE_HOLD:
 		if (in->status == STORE_GOOD) {
+			*out = *in;
 			*op = STORE_OP_RELEASE;
-			return 0;
-		}
-		if (in->status == STORE_REVOKED) {
+		} else if (in->status == STORE_REVOKED) {
+			*out = *in;
 			*op = STORE_OP_REVOKE;
-			return 0;
 		}
-		return VA_ERR_CONFLICT;
+		break;
 	default:
-		/* Revoked stays revoked; the reason may only become keyCompromise (as with store_cert_revoke). */
-		if (in->status == STORE_REVOKED && in->reason == STORE_REASON_KEY_COMPROMISE &&
-		    old->reason != STORE_REASON_KEY_COMPROMISE) {
+		if (in->status != STORE_REVOKED)
+			return VA_ERR_CONFLICT;
+		/* RFC 5280 5.3.1: the reason may later become keyCompromise; the revocation date stays. */
+		if (in->reason == STORE_REASON_KEY_COMPROMISE && old->reason != STORE_REASON_KEY_COMPROMISE) {
+			out->reason = STORE_REASON_KEY_COMPROMISE;
+			if (in->has_invalidity) {
+				out->has_invalidity = 1;
+				out->invalidity = in->invalidity;
+			}
 			*op = STORE_OP_REVOKE;
-			return 0;
 		}
-		return VA_ERR_CONFLICT;
+		break;
 	}
+	out->not_after = not_after;
+	if (*op == STORE_OP_ISSUE && not_after == old->not_after)
+		return VA_ERR_EXISTS;
+	return 0;
 }
 
 /* Applies a put inside txn: 0 (written with change seq), or VA_ERR_EXISTS / CONFLICT / INVAL / NOTFOUND

@@ -431,8 +431,12 @@ static void test_cert_roundtrip(void **state)
 	assert_int_equal(got.not_after, 1900000000);
 	r = tsl_good(0);
 	assert_int_equal(store_cert_add(f->st, f->ca, &s9, &r), VA_ERR_EXISTS);
+	/* A different notAfter replaces it (metadata, not status). */
 	r = tsl_good(1900000001);
-	assert_int_equal(store_cert_add(f->st, f->ca, &s9, &r), VA_ERR_CONFLICT);
+	assert_int_equal(store_cert_add(f->st, f->ca, &s9, &r), 0);
+	assert_int_equal(store_cert_get(f->st, f->ca, &s9, &got), 0);
+	assert_int_equal(got.not_after, 1900000001);
+	assert_int_equal(got.status, STORE_GOOD);
 
 	/* Added as revoked (index import), with an invalidity date. */
 	struct store_serial s10 = tsl_serial(10);
@@ -575,7 +579,7 @@ static void test_batch_transitions(void **state)
 	store_batch *b;
 	struct store_serial s1 = tsl_serial(1), s2 = tsl_serial(2), s3 = tsl_serial(3), s4 = tsl_serial(4);
 	struct store_cert_rec good = tsl_good(1900000000), rev = tsl_revoked(1900000000, STORE_REASON_SUPERSEDED, 1700000000),
-			      kc = tsl_revoked(1900000000, STORE_REASON_KEY_COMPROMISE, 1700000000),
+			      kc = tsl_revoked(1900000000, STORE_REASON_KEY_COMPROMISE, 1700000555),
 			      hold = tsl_revoked(1900000000, STORE_REASON_CERTIFICATE_HOLD, 1700000000), r;
 
 	b = store_batch_begin(f->st, &err);
@@ -586,8 +590,12 @@ static void test_batch_transitions(void **state)
 	assert_int_equal(store_batch_put(b, f->ca, &s1, &good), VA_ERR_CONFLICT); /* never back to good */
 	assert_int_equal(store_batch_put(b, f->ca, &s1, &hold), VA_ERR_CONFLICT);
 	assert_int_equal(store_batch_put(b, f->ca, &s1, &kc), 0);         /* reason -> keyCompromise */
-	assert_int_equal(store_batch_put(b, f->ca, &s1, &rev), VA_ERR_CONFLICT);
+	assert_int_equal(store_batch_put(b, f->ca, &s1, &kc), VA_ERR_EXISTS);
+	assert_int_equal(store_batch_put(b, f->ca, &s1, &rev), VA_ERR_EXISTS); /* already revoked: kept */
 	assert_int_equal(store_batch_put(b, f->ca, &s2, &hold), 0);
+	r = hold;
+	r.revoked_at = 1700009999;
+	assert_int_equal(store_batch_put(b, f->ca, &s2, &r), VA_ERR_EXISTS);    /* already on hold: kept */
 	assert_int_equal(store_batch_put(b, f->ca, &s2, &good), 0);       /* release */
 	assert_int_equal(store_batch_put(b, f->ca, &s3, &hold), 0);
 	assert_int_equal(store_batch_put(b, f->ca, &s3, &rev), 0);        /* HOLD -> REVOKED */
@@ -604,6 +612,7 @@ static void test_batch_transitions(void **state)
 	r = get_rec(f, 1);
 	assert_int_equal(r.status, STORE_REVOKED);
 	assert_int_equal(r.reason, STORE_REASON_KEY_COMPROMISE);
+	assert_int_equal(r.revoked_at, 1700000000); /* the revocation date stays */
 	assert_int_equal(get_rec(f, 2).status, STORE_GOOD);
 	assert_int_equal(get_rec(f, 3).status, STORE_REVOKED);
 	r = get_rec(f, 4);
