@@ -25,6 +25,14 @@
 #                      leaves.tsv (serial, name, expected status, reason: a summary for tests),
 #                      openssl.crl (the CRL `openssl ca -gencrl` makes from index.txt, for comparisons)
 #   openssl.cnf        the `openssl ca` configuration used (sections ca1, ca2, cafile)
+# Serials are fixed (tests rely on them; tests/integration/pki_demo.sh checks them):
+#   ca1: 1000 ocsp1, 1001 tsa, 1002 ocsp1-file, 1003 tsa-file, 1004 good, 1005 good, 1006 keyCompromise,
+#        1007 superseded, 1008 cessationOfOperation, 1009 certificateHold (holdInstructionCallIssuer),
+#        100A keyCompromise with invalidity date, 100B revoked without reason, 100C expired (good),
+#        100D expired and revoked (keyCompromise), 100E affiliationChanged
+#   ca2: 2000 ocsp2, 2001..200A as ca1's 1004..100D, 200B cACompromise with invalidity date,
+#        200C cACompromise, 200D certificateHold without instruction
+#   cafile: 3000..3009 as ca1's 1004..100D
 # Keys in the token are addressed pkcs11:token=va;object=NAME;type=private
 # Leaves carry AIA OCSP http://127.0.0.1:8080 and CRL DP http://127.0.0.1:8082/crl/<ca>.crl (the demo ports:
 # ocspd 8080, tsad 8081, crlgen 8082).

@@ -120,6 +120,36 @@ for ca in ca1 ca2 cafile; do
 	cmp -s "$T/crl.serials" "$T/idx.serials" || fail "$ca: CRL serials differ from index.txt R entries"
 	ok "$ca: $n leaves match index.txt; openssl CRL lists every revoked one"
 done
+# The serials documented in scripts/pki.sh (other tests name them): serial, index flag, subject CN.
+cat >"$T/want" <<'EOF'
+1000 V VA Demo OCSP Signer 1
+1001 V VA Demo TSA
+1002 V VA Demo OCSP Signer 1 (file key)
+1003 V VA Demo TSA (file key)
+1004 V ca1-alice
+1005 V ca1-bob
+1006 R ca1-keycompromise
+1007 R ca1-superseded
+1008 R ca1-cessation
+1009 R ca1-hold
+100A R ca1-invalidity
+100B R ca1-unspecified
+100C V ca1-expired
+100D R ca1-expired-revoked
+100E R ca1-affiliation
+2000 V VA Demo OCSP Signer 2
+2001 V ca2-alice
+2006 R ca2-hold
+200B R ca2-cacompromise
+200C R ca2-cacompromise-plain
+200D R ca2-hold-plain
+3000 V cafile-alice
+3005 R cafile-hold
+3009 R cafile-expired-revoked
+EOF
+cat ca1/index.txt ca2/index.txt cafile/index.txt | awk -F'\t' '{ sub(/.*CN=/, "", $6); print $4, $1, $6 }' >"$T/have"
+grep -vxF -f "$T/have" "$T/want" >"$T/missing" && { cat "$T/missing" >&2; fail "serials differ from pki.sh's header"; }
+ok "serials as documented in pki.sh"
 for reason in keyCompromise superseded cessationOfOperation 'holdInstruction,holdInstructionCallIssuer' \
 	'keyTime,20240301120000Z'; do
 	grep -qF ",$reason" ca1/index.txt || fail "ca1/index.txt has no $reason entry"
