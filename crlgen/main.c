@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,6 +233,8 @@ int main(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	log_init("crlgen", 0, LOG_LVL_INFO);
+	/* A file size limit reached while writing a CRL is a failed publication (EFBIG), not a reason to die. */
+	signal(SIGXFSZ, SIG_IGN);
 	while ((opt = getopt_long(argc, argv, "c:n", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': file = optarg; break;
