@@ -848,6 +848,11 @@ void http_stop(http_server *srv)
 		return;
 	atomic_store_explicit(&srv->stopping, 1, memory_order_relaxed);
 	lsock = MHD_quiesce_daemon(srv->d);
+	/* Quiesced, no thread accepts any more, but the kernel would still queue connections in the backlog until
+	 * the socket closes (after the drain). shutdown() makes Linux refuse them now, so load balancers and clients
+	 * go elsewhere at once; the descriptor itself stays open until libmicrohttpd has stopped. */
+	if (lsock != MHD_INVALID_SOCKET)
+		shutdown(lsock, SHUT_RDWR);
 	/* Requests already received finish; the wait is bounded by the inactivity timeout (a client that stops
 	 * reading its response would otherwise hold the shutdown forever). */
 	clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -1,0 +1,1025 @@
+/*
+ * test_http.c: the HTTP wrapper, in process on an ephemeral port, driven through raw sockets so that every limit
+ * can be observed on the wire (413 before the body, connection caps, slow clients, keep-alive, draining).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "http.h"
+#include "log.h"
+
+/* ---- the service under test ---- */
+
+struct svc {
+	atomic_int ready;            /* for /readyz */
+	atomic_int zero_freed;       /* body_free calls of /zero */
+	atomic_int slow_started;
+	unsigned slow_ms;
+};
+
+static const char zero_body[] = "zero-copy body\n";
+
+/* Echo: method, raw path, raw query, body length and a checksum, one header. */
+static void h_echo(void *arg, const struct http_request *req, struct http_response *resp)
+{
+	char buf[256];
+	unsigned sum = 0;
+	const char *xt = http_request_header(req, "x-test");
+
+	for (size_t i = 0; i < req->body_len; i++)
+		sum = sum * 31 + req->body[i];
+	snprintf(buf, sizeof(buf), "method=%s/%d path=%s query=%s len=%zu sum=%u xtest=%s\n", req->method_str,
+		 (int)req->method, req->path, req->query != NULL ? req->query : "(none)", req->body_len, sum,
+		 xt != NULL ? xt : "(none)");
+	http_response_text(resp, 200, buf);
+	http_response_header(resp, "X-Echo", "yes-%d", 1);
+	resp->result = "echoed";
+}
+
+static void zero_free(void *arg)
+{
+	struct svc *s = arg;
+
+	atomic_fetch_add(&s->zero_freed, 1);
+}
+
+static void h_zero(void *arg, const struct http_request *req, struct http_response *resp)
+{
+	resp->status = 200;
+	resp->content_type = "application/octet-stream";
+	resp->body = (const uint8_t *)zero_body;
+	resp->body_len = sizeof(zero_body) - 1;
+	resp->body_free = zero_free;
+	resp->body_free_arg = arg;
+	resp->result = "cached";
+}
+
+static void h_badstatus(void *arg, const struct http_request *req, struct http_response *resp)
+{
+	h_zero(arg, req, resp);
+	resp->status = 42;
+}
+
+static void h_slow(void *arg, const struct http_request *req, struct http_response *resp)
+{
+	struct svc *s = arg;
+	struct timespec ts = { (time_t)(s->slow_ms / 1000), (long)(s->slow_ms % 1000) * 1000000L };
+	char big[8192];
+
+	atomic_fetch_add(&s->slow_started, 1);
+	nanosleep(&ts, NULL);
+	memset(big, 's', sizeof(big));
+	/* no cmocka assertion here: this runs on a server thread */
+	if (http_response_copy(resp, 200, "text/plain", big, sizeof(big)) != VA_OK)
+		resp->status = 599;
+}
+
+static int ready_cb(void *arg, char *why, size_t whylen)
+{
+	struct svc *s = arg;
+
+	if (atomic_load(&s->ready))
+		return 0;
+	snprintf(why, whylen, "signer ocsp1 down");
+	return 1;
+}
+
+struct fx {
+	struct svc svc;
+	struct http_conf conf;
+	metrics *m;
+	http_server *srv;
+	uint16_t port;
+};
+
+static void fx_start(struct fx *f, int with_metrics)
+{
+	const struct http_route routes[] = {
+		{ "/", HTTP_GET | HTTP_POST, h_echo, &f->svc },
+		{ "/post/", HTTP_POST, h_echo, &f->svc },
+		{ "/zero", HTTP_GET, h_zero, &f->svc },
+		{ "/bad", HTTP_GET, h_badstatus, &f->svc },
+		{ "/slow", HTTP_GET, h_slow, &f->svc },
+	};
+
+	f->m = with_metrics ? metrics_new("t_") : NULL;
+	f->srv = http_start(&f->conf, routes, sizeof(routes) / sizeof(routes[0]), ready_cb, &f->svc, f->m);
+	assert_non_null(f->srv);
+	f->port = http_port(f->srv);
+	assert_true(f->port != 0);
+}
+
+static void fx_stop(struct fx *f)
+{
+	http_stop(f->srv);
+	f->srv = NULL;
+	metrics_free(f->m);
+	f->m = NULL;
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	log_init("test_http", 0, LOG_LVL_WARN);
+	http_conf_defaults(&f->conf);
+	f->conf.port = 0;
+	f->conf.threads = 2;
+	f->conf.timeout = 2;
+	f->conf.body_max = 1024;
+	atomic_store(&f->svc.ready, 1);
+	f->svc.slow_ms = 400;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	if (f->srv != NULL)
+		fx_stop(f);
+	free(f);
+	return 0;
+}
+
+/* ---- raw client ---- */
+
+static int conn_from(uint16_t port, const char *src)
+{
+	struct sockaddr_in a;
+	struct timeval tv = { 3, 0 };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (src != NULL) {
+		memset(&a, 0, sizeof(a));
+		a.sin_family = AF_INET;
+		inet_pton(AF_INET, src, &a.sin_addr);
+		assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	}
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons(port);
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int conn(uint16_t port)
+{
+	int fd = conn_from(port, NULL);
+
+	assert_true(fd >= 0);
+	return fd;
+}
+
+static void send_str(int fd, const char *s)
+{
+	size_t n = strlen(s), off = 0;
+
+	while (off < n) {
+		ssize_t w = send(fd, s + off, n - off, MSG_NOSIGNAL);
+		assert_true(w > 0);
+		off += (size_t)w;
+	}
+}
+
+struct resp {
+	int status;
+	char head[4096];
+	char body[16384];
+	size_t body_len;
+};
+
+/* Header value from a response head (case-insensitive name), copied into out; 0 if absent. */
+static int resp_header(const struct resp *r, const char *name, char *out, size_t outlen)
+{
+	const char *p = r->head;
+	size_t nl = strlen(name);
+
+	while ((p = strstr(p, "\r\n")) != NULL) {
+		p += 2;
+		if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+			const char *v = p + nl + 1, *e;
+			while (*v == ' ')
+				v++;
+			e = strstr(v, "\r\n");
+			size_t l = e != NULL ? (size_t)(e - v) : strlen(v);
+			if (l >= outlen)
+				l = outlen - 1;
+			memcpy(out, v, l);
+			out[l] = '\0';
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Reads one response (head, then Content-Length octets unless head_only). Returns 0, or -1 if the connection
+ * closed or timed out first. */
+static int read_resp(int fd, struct resp *r, int head_only)
+{
+	char buf[32768];
+	size_t len = 0;
+	char *end = NULL;
+	char cl[32];
+
+	memset(r, 0, sizeof(*r));
+	while (end == NULL) {
+		ssize_t n = recv(fd, buf + len, 1, 0); /* byte by byte: never read into the next response */
+		if (n <= 0)
+			return -1;
+		len += (size_t)n;
+		buf[len] = '\0';
+		assert_true(len < sizeof(r->head) - 1);
+		end = strstr(buf, "\r\n\r\n");
+	}
+	memcpy(r->head, buf, len);
+	r->head[len] = '\0';
+	assert_int_equal(sscanf(r->head, "HTTP/1.%*d %d", &r->status), 1);
+	if (head_only || !resp_header(r, "Content-Length", cl, sizeof(cl)))
+		return 0;
+	r->body_len = strtoul(cl, NULL, 10);
+	assert_true(r->body_len < sizeof(r->body));
+	for (size_t got = 0; got < r->body_len;) {
+		ssize_t n = recv(fd, r->body + got, r->body_len - got, 0);
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	r->body[r->body_len] = '\0';
+	return 0;
+}
+
+/* 1 if the peer closed (EOF or reset) within ms, 0 if the connection is still open and silent. */
+static int closed_within(int fd, int ms)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	char c;
+
+	if (poll(&p, 1, ms) <= 0)
+		return 0;
+	ssize_t n = recv(fd, &c, 1, MSG_DONTWAIT);
+	if (n == 0 || (n < 0 && errno == ECONNRESET))
+		return 1;
+	return 0;
+}
+
+/* A whole exchange on a fresh connection. */
+static void request(uint16_t port, const char *req, struct resp *r)
+{
+	int fd = conn(port);
+
+	send_str(fd, req);
+	assert_int_equal(read_resp(fd, r, 0), 0);
+	close(fd);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- tests ---- */
+
+static void test_builtin_routes(void **state)
+{
+	struct fx *f = *state;
+	struct resp r;
+	char v[128];
+
+	fx_start(f, 1);
+	request(f->port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "ok\n");
+
+	request(f->port, "GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	assert_int_equal(r.status, 200);
+	atomic_store(&f->svc.ready, 0);
+	request(f->port, "GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	assert_int_equal(r.status, 503);
+	assert_string_equal(r.body, "signer ocsp1 down\n");
+	atomic_store(&f->svc.ready, 1);
+
+	/* built-ins answer GET and HEAD only */
+	request(f->port, "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", &r);
+	assert_int_equal(r.status, 405);
+	assert_true(resp_header(&r, "Allow", v, sizeof(v)));
+	assert_string_equal(v, "GET, HEAD");
+
+	request(f->port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	assert_int_equal(r.status, 200);
+	assert_true(resp_header(&r, "Content-Type", v, sizeof(v)));
+	assert_non_null(strstr(v, "text/plain; version=0.0.4"));
+	assert_non_null(strstr(r.body, "t_http_requests_total{route=\"/healthz\",result=\"ok\"} 1\n"));
+	assert_non_null(strstr(r.body, "t_http_requests_total{route=\"/readyz\",result=\"ok\"} 1\n"));
+	assert_non_null(strstr(r.body, "t_http_requests_total{route=\"/readyz\",result=\"not_ready\"} 1\n"));
+	assert_non_null(strstr(r.body, "t_http_requests_total{route=\"/healthz\",result=\"method_not_allowed\"} 1\n"));
+	assert_non_null(strstr(r.body, "# TYPE t_http_request_duration_seconds histogram\n"));
+	assert_non_null(strstr(r.body, "t_http_request_duration_seconds_count{route=\"/healthz\"} 2\n"));
+	/* the scrape itself is in flight while it renders */
+	assert_non_null(strstr(r.body, "t_http_requests_in_flight 1\n"));
+	fx_stop(f);
+
+	/* no registry: /metrics is not there */
+	fx_start(f, 0);
+	request(f->port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	assert_int_equal(r.status, 404);
+	request(f->port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	assert_int_equal(r.status, 200);
+}
+
+static void h_only(void *arg, const struct http_request *req, struct http_response *resp)
+{
+	http_response_text(resp, 200, "only\n");
+}
+
+static void test_not_found_and_405(void **state)
+{
+	struct fx *f = *state;
+	const struct http_route routes[] = { { "/ocsp/", HTTP_GET | HTTP_POST, h_only, NULL },
+					     { "/ocsp/admin/", HTTP_POST, h_only, NULL } };
+	struct resp r;
+	char v[128];
+
+	f->m = metrics_new("t_");
+	f->srv = http_start(&f->conf, routes, 2, NULL, NULL, f->m);
+	assert_non_null(f->srv);
+	f->port = http_port(f->srv);
+
+	request(f->port, "GET /other HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	assert_int_equal(r.status, 404);
+	request(f->port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	assert_int_equal(r.status, 404);
+	request(f->port, "GET /ocsp HTTP/1.1\r\nHost: x\r\n\r\n", &r); /* prefix is "/ocsp/" */
+	assert_int_equal(r.status, 404);
+	request(f->port, "GET /ocsp/x HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	assert_int_equal(r.status, 200);
+	/* no ready callback: always ready */
+	request(f->port, "GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	assert_int_equal(r.status, 200);
+
+	/* longest prefix wins: /ocsp/admin/ is POST only */
+	request(f->port, "GET /ocsp/admin/x HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	assert_int_equal(r.status, 405);
+	assert_true(resp_header(&r, "Allow", v, sizeof(v)));
+	assert_string_equal(v, "POST");
+	request(f->port, "DELETE /ocsp/x HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	assert_int_equal(r.status, 405);
+	assert_true(resp_header(&r, "Allow", v, sizeof(v)));
+	assert_string_equal(v, "GET, HEAD, POST");
+	request(f->port, "PUT /ocsp/x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", &r);
+	assert_int_equal(r.status, 405);
+
+	request(f->port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	assert_non_null(strstr(r.body, "t_http_requests_total{route=\"unmatched\",result=\"not_found\"} 3\n"));
+	assert_non_null(strstr(r.body, "t_http_requests_total{route=\"/ocsp/\",result=\"method_not_allowed\"} 2\n"));
+	assert_non_null(strstr(r.body, "t_http_requests_total{route=\"/ocsp/admin/\",result=\"method_not_allowed\"} 1\n"));
+	assert_non_null(strstr(r.body, "t_http_requests_total{route=\"/ocsp/\",result=\"ok\"} 1\n"));
+}
+
+static void test_raw_path_query_body(void **state)
+{
+	struct fx *f = *state;
+	struct resp r;
+	char v[64], req[2048], body[1000];
+	unsigned sum = 0;
+
+	fx_start(f, 1);
+	/* RFC 5019 GET paths are base64: '+', '/', '=' and escapes reach the handler untouched */
+	request(f->port, "GET /MEIwQDA%2BMDwwOjAJBgUrDgMCGgUABBT+ab/c== HTTP/1.1\r\nHost: x\r\nX-Test: hi\r\n\r\n", &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "method=GET/1 path=/MEIwQDA%2BMDwwOjAJBgUrDgMCGgUABBT+ab/c== query=(none) len=0 "
+				    "sum=0 xtest=hi\n");
+	assert_true(resp_header(&r, "X-Echo", v, sizeof(v)));
+	assert_string_equal(v, "yes-1");
+	assert_true(resp_header(&r, "Content-Type", v, sizeof(v)));
+	assert_string_equal(v, "text/plain; charset=utf-8");
+
+	request(f->port, "GET /q?a=%20b&c=d+e HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	assert_non_null(strstr(r.body, "path=/q query=a=%20b&c=d+e "));
+	request(f->port, "GET /q? HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	assert_non_null(strstr(r.body, "path=/q query= "));
+
+	/* POST body delivered exactly, up to body_max inclusive */
+	for (size_t i = 0; i < sizeof(body); i++) {
+		body[i] = (char)('A' + i % 26);
+		sum = sum * 31 + (unsigned char)body[i];
+	}
+	snprintf(req, sizeof(req), "POST /post/x HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%.*s", sizeof(body),
+		 (int)sizeof(body), body);
+	request(f->port, req, &r);
+	assert_int_equal(r.status, 200);
+	snprintf(v, sizeof(v), "len=1000 sum=%u ", sum);
+	assert_non_null(strstr(r.body, v));
+	assert_non_null(strstr(r.body, "method=POST/4 "));
+
+	/* a body exactly at the cap is accepted */
+	char *big = malloc(1024 + 200);
+	assert_non_null(big);
+	int n = snprintf(big, 200, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1024\r\n\r\n");
+	memset(big + n, 'z', 1024);
+	big[n + 1024] = '\0';
+	request(f->port, big, &r);
+	free(big);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "len=1024 "));
+}
+
+static void test_head(void **state)
+{
+	struct fx *f = *state;
+	struct resp r, g;
+	char cl_head[32], cl_get[32];
+	int fd;
+
+	fx_start(f, 1);
+	request(f->port, "GET /zero HTTP/1.1\r\nHost: x\r\n\r\n", &g);
+	assert_int_equal(g.status, 200);
+	assert_string_equal(g.body, zero_body);
+	fd = conn(f->port);
+	send_str(fd, "HEAD /zero HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_int_equal(read_resp(fd, &r, 1), 0);
+	assert_int_equal(r.status, 200);
+	assert_true(resp_header(&r, "Content-Length", cl_head, sizeof(cl_head)));
+	assert_true(resp_header(&g, "Content-Length", cl_get, sizeof(cl_get)));
+	assert_string_equal(cl_head, cl_get);
+	/* no body follows: the next bytes on the connection are the next response */
+	send_str(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_int_equal(read_resp(fd, &r, 0), 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "ok\n");
+	/* handlers see HEAD as GET */
+	send_str(fd, "HEAD /echo HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_int_equal(read_resp(fd, &r, 1), 0);
+	assert_int_equal(r.status, 200);
+	close(fd);
+	/* HEAD on a POST-only route is refused like GET */
+	fd = conn(f->port);
+	send_str(fd, "HEAD /post/x HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_int_equal(read_resp(fd, &r, 1), 0);
+	assert_int_equal(r.status, 405);
+	close(fd);
+}
+
+static void test_413_content_length(void **state)
+{
+	struct fx *f = *state;
+	struct resp r;
+	double t0;
+	int fd;
+
+	fx_start(f, 1);
+	/* The body is never sent: the 413 must come on the headers alone. */
+	fd = conn(f->port);
+	t0 = now_s();
+	send_str(fd, "POST /post/x HTTP/1.1\r\nHost: x\r\nContent-Length: 1025\r\n\r\n");
+	assert_int_equal(read_resp(fd, &r, 0), 0);
+	assert_int_equal(r.status, 413);
+	assert_true(now_s() - t0 < 1.5); /* not after a read timeout */
+	assert_true(closed_within(fd, 1500));
+	close(fd);
+
+	/* With Expect: 100-continue the client gets 413 instead of "100 Continue". */
+	fd = conn(f->port);
+	send_str(fd, "POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 99999999\r\n\r\n");
+	assert_int_equal(read_resp(fd, &r, 0), 0);
+	assert_int_equal(r.status, 413);
+	close(fd);
+
+	/* absurd lengths too, and on GET routes */
+	request(f->port, "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n", &r);
+	assert_true(r.status == 413 || r.status == 400);
+	request(f->port, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n", &r);
+	assert_int_equal(r.status, 400);
+
+	request(f->port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	assert_non_null(strstr(r.body, "t_http_requests_total{route=\"/post/\",result=\"too_large\"} 1\n"));
+	assert_non_null(strstr(r.body, "t_http_requests_total{route=\"/\",result=\"too_large\"} 1\n"));
+}
+
+static void send_chunks(int fd, size_t nchunks, size_t chunk)
+{
+	char *c = malloc(chunk + 32);
+	int n;
+
+	assert_non_null(c);
+	for (size_t i = 0; i < nchunks; i++) {
+		n = snprintf(c, 32, "%zx\r\n", chunk);
+		memset(c + n, 'c', chunk);
+		memcpy(c + n + chunk, "\r\n", 3);
+		if (send(fd, c, (size_t)n + chunk + 2, MSG_NOSIGNAL) <= 0)
+			break; /* the server may close on us: that is what some tests expect */
+	}
+	free(c);
+}
+
+static void test_413_chunked(void **state)
+{
+	struct fx *f = *state;
+	struct resp r;
+	int fd;
+
+	fx_start(f, 1);
+	/* under the cap: delivered whole */
+	fd = conn(f->port);
+	send_str(fd, "POST /post/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+	send_chunks(fd, 2, 500);
+	send_str(fd, "0\r\n\r\n");
+	assert_int_equal(read_resp(fd, &r, 0), 0);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "len=1000 "));
+	close(fd);
+
+	/* grows past the cap: 413 */
+	fd = conn(f->port);
+	send_str(fd, "POST /post/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+	send_chunks(fd, 3, 500);
+	send_str(fd, "0\r\n\r\n");
+	assert_int_equal(read_resp(fd, &r, 0), 0);
+	assert_int_equal(r.status, 413);
+	close(fd);
+
+	/* keeps streaming far past it: the connection is closed */
+	fd = conn(f->port);
+	send_str(fd, "POST /post/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+	send_chunks(fd, 200, 1000);
+	assert_true(closed_within(fd, 2000));
+	close(fd);
+
+	request(f->port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	assert_non_null(strstr(r.body, "t_http_requests_total{route=\"/post/\",result=\"too_large\"} 2\n"));
+	assert_non_null(strstr(r.body, "t_http_requests_in_flight 1\n"));
+}
+
+static void test_connection_cap(void **state)
+{
+	struct fx *f = *state;
+	struct resp r;
+	int a, b, c;
+
+	f->conf.threads = 1;
+	f->conf.conn_limit = 2;
+	fx_start(f, 0);
+	a = conn(f->port);
+	b = conn(f->port);
+	/* both are really served (they hold their slots) */
+	send_str(a, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_int_equal(read_resp(a, &r, 0), 0);
+	send_str(b, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_int_equal(read_resp(b, &r, 0), 0);
+	/* the third is not served while they are open: it waits in the backlog or is closed */
+	c = conn_from(f->port, NULL);
+	if (c >= 0) {
+		send_str(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+		struct pollfd p = { c, POLLIN, 0 };
+		int ready = poll(&p, 1, 700);
+		if (ready > 0)
+			assert_true(closed_within(c, 0)); /* readable means closed, never an answer */
+		else {
+			/* once a slot frees, the waiting connection is served */
+			close(a);
+			a = -1;
+			assert_int_equal(read_resp(c, &r, 0), 0);
+			assert_int_equal(r.status, 200);
+		}
+		close(c);
+	}
+	if (a >= 0)
+		close(a);
+	close(b);
+}
+
+static void test_per_ip_cap(void **state)
+{
+	struct fx *f = *state;
+	struct resp r;
+	int a, b, c, d;
+
+	f->conf.per_ip_limit = 2;
+	fx_start(f, 0);
+	a = conn(f->port);
+	b = conn(f->port);
+	send_str(a, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_int_equal(read_resp(a, &r, 0), 0);
+	send_str(b, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_int_equal(read_resp(b, &r, 0), 0);
+	/* a third from the same address is closed without an answer */
+	c = conn(f->port);
+	send_str(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_int_equal(read_resp(c, &r, 0), -1);
+	close(c);
+	/* another address still gets in */
+	d = conn_from(f->port, "127.0.0.2");
+	assert_true(d >= 0);
+	send_str(d, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_int_equal(read_resp(d, &r, 0), 0);
+	assert_int_equal(r.status, 200);
+	close(d);
+	/* and a freed slot is usable again */
+	close(a);
+	for (int i = 0; i < 50; i++) {
+		c = conn(f->port);
+		send_str(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+		int rc = read_resp(c, &r, 0);
+		close(c);
+		if (rc == 0)
+			break;
+		assert_true(i < 49);
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	assert_int_equal(r.status, 200);
+	close(b);
+}
+
+static void test_slow_client_timeout(void **state)
+{
+	struct fx *f = *state;
+	double t0, dt;
+	int fd, idle;
+
+	f->conf.timeout = 1;
+	fx_start(f, 0);
+	fd = conn(f->port);
+	t0 = now_s();
+	send_str(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n"); /* headers never finished */
+	assert_true(closed_within(fd, 4000));
+	dt = now_s() - t0;
+	assert_true(dt >= 0.8);
+	assert_true(dt < 4.0);
+	close(fd);
+	/* an idle keep-alive connection is closed the same way */
+	fd = conn(f->port);
+	idle = closed_within(fd, 300);
+	assert_false(idle);
+	assert_true(closed_within(fd, 4000));
+	close(fd);
+}
+
+static void test_keepalive(void **state)
+{
+	struct fx *f = *state;
+	struct resp r;
+	char v[64];
+	int fd;
+
+	fx_start(f, 0);
+	/* HTTP/1.1: persistent by default (RFC 9112 9.3), across built-in, handler, 404 and 405 answers */
+	fd = conn(f->port);
+	const char *reqs[] = { "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", "GET /e HTTP/1.1\r\nHost: x\r\n\r\n",
+			       "POST /post/x HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab",
+			       "PUT /post/x HTTP/1.1\r\nHost: x\r\n\r\n", "GET /zero HTTP/1.1\r\nHost: x\r\n\r\n" };
+	const int want[] = { 200, 200, 200, 405, 200 };
+	for (size_t i = 0; i < 5; i++) {
+		send_str(fd, reqs[i]);
+		assert_int_equal(read_resp(fd, &r, 0), 0);
+		assert_int_equal(r.status, want[i]);
+		assert_false(resp_header(&r, "Connection", v, sizeof(v)) && strcasecmp(v, "close") == 0);
+	}
+	/* pipelined */
+	send_str(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /zero HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_int_equal(read_resp(fd, &r, 0), 0);
+	assert_string_equal(r.body, "ok\n");
+	assert_int_equal(read_resp(fd, &r, 0), 0);
+	assert_string_equal(r.body, zero_body);
+	assert_false(closed_within(fd, 100));
+	/* Connection: close is honoured */
+	send_str(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	assert_int_equal(read_resp(fd, &r, 0), 0);
+	assert_true(closed_within(fd, 1000));
+	close(fd);
+
+	/* HTTP/1.0 with keep-alive asked */
+	fd = conn(f->port);
+	for (int i = 0; i < 3; i++) {
+		send_str(fd, "GET /healthz HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n");
+		assert_int_equal(read_resp(fd, &r, 0), 0);
+		assert_int_equal(r.status, 200);
+		assert_true(resp_header(&r, "Connection", v, sizeof(v)));
+		assert_int_equal(strcasecmp(v, "keep-alive"), 0);
+	}
+	close(fd);
+	/* HTTP/1.0 without: closed after the response */
+	fd = conn(f->port);
+	send_str(fd, "GET /healthz HTTP/1.0\r\n\r\n");
+	assert_int_equal(read_resp(fd, &r, 0), 0);
+	assert_int_equal(r.status, 200);
+	assert_true(closed_within(fd, 1000));
+	close(fd);
+}
+
+static void test_zero_copy_and_bad_status(void **state)
+{
+	struct fx *f = *state;
+	struct resp r;
+	char v[64];
+
+	fx_start(f, 1);
+	for (int i = 0; i < 3; i++) {
+		request(f->port, "GET /zero HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+		assert_int_equal(r.status, 200);
+		assert_string_equal(r.body, zero_body);
+		assert_true(resp_header(&r, "Content-Type", v, sizeof(v)));
+		assert_string_equal(v, "application/octet-stream");
+	}
+	request(f->port, "GET /bad HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	assert_int_equal(r.status, 500);
+	request(f->port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	assert_non_null(strstr(r.body, "t_http_requests_total{route=\"/zero\",result=\"cached\"} 3\n"));
+	assert_non_null(strstr(r.body, "t_http_requests_total{route=\"/bad\",result=\"server_error\"} 1\n"));
+	fx_stop(f);
+	/* every handed-over body released exactly once, the refused one included */
+	assert_int_equal(atomic_load(&f->svc.zero_freed), 4);
+}
+
+struct client {
+	uint16_t port;
+	struct resp r;
+	int rc;
+};
+
+static void *slow_client(void *arg)
+{
+	struct client *c = arg;
+	int fd = conn_from(c->port, NULL);
+
+	if (fd < 0) {
+		c->rc = -2;
+		return NULL;
+	}
+	send_str(fd, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+	c->rc = read_resp(fd, &c->r, 0);
+	close(fd);
+	return NULL;
+}
+
+static void wait_inflight(struct fx *f, long n)
+{
+	for (int i = 0; i < 300 && http_inflight(f->srv) < n; i++) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	assert_true(http_inflight(f->srv) >= n);
+}
+
+static void test_drain_on_stop(void **state)
+{
+	struct fx *f = *state;
+	struct client c = { 0 };
+	pthread_t t;
+	uint16_t port;
+	double t0;
+
+	fx_start(f, 1);
+	port = f->port;
+	c.port = port;
+	assert_int_equal(pthread_create(&t, NULL, slow_client, &c), 0);
+	wait_inflight(f, 1);
+	t0 = now_s();
+	fx_stop(f);
+	/* http_stop waited for the request */
+	assert_true(now_s() - t0 > 0.1);
+	pthread_join(t, NULL);
+	assert_int_equal(c.rc, 0);
+	assert_int_equal(c.r.status, 200);
+	assert_int_equal(c.r.body_len, 8192);
+	/* and nothing listens any more */
+	assert_int_equal(conn_from(port, NULL), -1);
+}
+
+/* http_main_loop: SIGHUP reloads, ticks run, SIGTERM returns; then http_stop drains. */
+struct loop_ctx {
+	struct fx *f;
+	atomic_int reloads;
+	atomic_int ticks;
+	int fail_reload;
+};
+
+static int loop_reload(void *arg)
+{
+	struct loop_ctx *l = arg;
+
+	atomic_fetch_add(&l->reloads, 1);
+	return l->fail_reload ? VA_ERR_CONFIG : 0;
+}
+
+static void loop_tick(void *arg)
+{
+	struct loop_ctx *l = arg;
+
+	atomic_fetch_add(&l->ticks, 1);
+}
+
+static void *signaller(void *arg)
+{
+	struct loop_ctx *l = arg;
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
+	kill(getpid(), SIGHUP);
+	for (int i = 0; i < 200 && atomic_load(&l->reloads) < 1; i++)
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+	l->fail_reload = 1;
+	kill(getpid(), SIGHUP);
+	for (int i = 0; i < 200 && atomic_load(&l->reloads) < 2; i++)
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+	/* a request in flight when SIGTERM comes */
+	for (int i = 0; i < 300 && http_inflight(l->f->srv) < 1; i++)
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+	kill(getpid(), SIGTERM);
+	return NULL;
+}
+
+static void test_main_loop_signals(void **state)
+{
+	struct fx *f = *state;
+	struct loop_ctx l = { .f = f };
+	struct client c = { 0 };
+	pthread_t ts, tc;
+	struct sigaction old_term, old_hup, old_int;
+
+	sigaction(SIGTERM, NULL, &old_term);
+	sigaction(SIGHUP, NULL, &old_hup);
+	sigaction(SIGINT, NULL, &old_int);
+	f->svc.slow_ms = 600;
+	fx_start(f, 1);
+	c.port = f->port;
+	assert_int_equal(pthread_create(&tc, NULL, slow_client, &c), 0);
+	assert_int_equal(pthread_create(&ts, NULL, signaller, &l), 0);
+	assert_int_equal(http_main_loop(loop_reload, loop_tick, 20, &l), 0);
+	/* SIGTERM came while /slow was running */
+	assert_int_equal(atomic_load(&f->svc.slow_started), 1);
+	fx_stop(f);
+	pthread_join(ts, NULL);
+	pthread_join(tc, NULL);
+	assert_int_equal(atomic_load(&l.reloads), 2);
+	assert_true(atomic_load(&l.ticks) >= 3);
+	assert_int_equal(c.rc, 0);
+	assert_int_equal(c.r.status, 200);
+	assert_int_equal(c.r.body_len, 8192);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGHUP, &old_hup, NULL);
+	sigaction(SIGINT, &old_int, NULL);
+}
+
+static void *stop_thread(void *srv)
+{
+	http_stop(srv);
+	return NULL;
+}
+
+static void test_readyz_while_draining(void **state)
+{
+	struct fx *f = *state;
+	struct resp r;
+	pthread_t stopper;
+	int fd, post;
+	char v[32];
+
+	fx_start(f, 0);
+	/* a keep-alive connection opened before the stop */
+	fd = conn(f->port);
+	send_str(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_int_equal(read_resp(fd, &r, 0), 0);
+	/* a request in flight that blocks no server thread: its body is half sent */
+	post = conn(f->port);
+	send_str(post, "POST /post/x HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234");
+	wait_inflight(f, 1);
+	assert_int_equal(pthread_create(&stopper, NULL, stop_thread, f->srv), 0);
+	f->srv = NULL; /* the stopper owns it now */
+	nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
+	/* new connections are refused at once */
+	assert_int_equal(conn_from(f->port, NULL), -1);
+	/* while draining: not ready, and told to close */
+	send_str(fd, "GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_int_equal(read_resp(fd, &r, 0), 0);
+	assert_int_equal(r.status, 503);
+	assert_string_equal(r.body, "shutting down\n");
+	assert_true(resp_header(&r, "Connection", v, sizeof(v)));
+	assert_int_equal(strcasecmp(v, "close"), 0);
+	assert_true(closed_within(fd, 1000));
+	close(fd);
+	/* the request in flight completes */
+	send_str(post, "56789");
+	assert_int_equal(read_resp(post, &r, 0), 0);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "len=10 "));
+	close(post);
+	pthread_join(stopper, NULL);
+}
+
+static void test_start_failures(void **state)
+{
+	struct fx *f = *state;
+	const struct http_route bad[] = { { "noslash", HTTP_GET, h_only, NULL } };
+	const struct http_route nofn[] = { { "/x", HTTP_GET, NULL, NULL } };
+	struct http_conf c = f->conf;
+
+	log_set_level(LOG_LVL_ERR + 0);
+	snprintf(c.listen, sizeof(c.listen), "localhost");
+	assert_null(http_start(&c, NULL, 0, NULL, NULL, NULL));
+	c = f->conf;
+	c.conn_limit = 1;
+	c.threads = 2;
+	assert_null(http_start(&c, NULL, 0, NULL, NULL, NULL));
+	c = f->conf;
+	c.body_max = LIM_HTTP_BODY_MAX + 1;
+	assert_null(http_start(&c, NULL, 0, NULL, NULL, NULL));
+	c = f->conf;
+	assert_null(http_start(&c, bad, 1, NULL, NULL, NULL));
+	assert_null(http_start(&c, nofn, 1, NULL, NULL, NULL));
+	assert_null(http_start(NULL, NULL, 0, NULL, NULL, NULL));
+	/* port in use */
+	fx_start(f, 0);
+	c.port = f->port;
+	assert_null(http_start(&c, NULL, 0, NULL, NULL, NULL));
+	/* IPv6 loopback works where available; a server with no routes still has the built-ins */
+	c.port = 0;
+	snprintf(c.listen, sizeof(c.listen), "::1");
+	http_server *s6 = http_start(&c, NULL, 0, NULL, NULL, NULL);
+	if (s6 != NULL) {
+		assert_true(http_port(s6) != 0);
+		http_stop(s6);
+	}
+	http_stop(NULL);
+	assert_int_equal(http_port(NULL), 0);
+	log_set_level(LOG_LVL_WARN);
+}
+
+static void test_response_helpers(void **state)
+{
+	struct http_response resp;
+	char longtext[600];
+
+	(void)state;
+	memset(&resp, 0, sizeof(resp));
+	for (int i = 0; i < LIM_HTTP_HEADERS_MAX + 2; i++)
+		http_response_header(&resp, "X-N", "%d", i);
+	assert_int_equal(resp.nheaders, LIM_HTTP_HEADERS_MAX);
+	assert_string_equal(resp.headers[LIM_HTTP_HEADERS_MAX - 1].value, "7");
+	memset(longtext, 'x', sizeof(longtext) - 1);
+	longtext[sizeof(longtext) - 1] = '\0';
+	http_response_text(&resp, 400, longtext);
+	assert_int_equal(resp.status, 400);
+	assert_int_equal(resp.body_len, sizeof(resp.text) - 1);
+	assert_ptr_equal(resp.body, (const uint8_t *)resp.text);
+	assert_int_equal(http_response_copy(&resp, 201, "a/b", "abc", 3), VA_OK);
+	assert_int_equal(resp.status, 201);
+	assert_memory_equal(resp.body, "abc", 3);
+	assert_non_null(resp.body_free);
+	resp.body_free(resp.body_free_arg);
+	assert_null(http_request_header(NULL, "x"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_builtin_routes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_found_and_405, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_raw_path_query_body, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_head, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_413_content_length, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_413_chunked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connection_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_per_ip_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slow_client_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keepalive, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_zero_copy_and_bad_status, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drain_on_stop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_main_loop_signals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_readyz_while_draining, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_start_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_response_helpers, setup, teardown),
+	};
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
