@@ -12,7 +12,8 @@ static const char vactl_help[] =
 	"usage: vactl [-c FILE | -s STOREDIR] [-n] [-q] COMMAND ...\n"
 	"  -c FILE      the shared configuration file (its store.path and store.map_size_mb)\n"
 	"  -s STOREDIR  a store directory directly\n"
-	"  -n           check the configuration file (-c) and exit: 0 when clean, 1 with every problem listed\n"
+	"  -n           check the configuration file (-c) and exit: 0 when clean, 1 with every problem listed;\n"
+	"               the service sections by running ocspd/tsad/crlgen -n from vactl's directory\n"
 	"  -q           quiet: only errors on stderr\n"
 	"commands:\n"
 	"  init                                  create the store (no-op if it exists)\n"
@@ -48,45 +49,6 @@ static const struct {
 	{ "stats", cmd_stats },   { "export", cmd_export }, { "backup", cmd_backup }, { "check", cmd_check },
 	{ "changes", cmd_changes },
 };
-
-/* -n: every problem of the common sections, with file and line (config.c logs them). The services' own
- * sections are checked by each service's -n. */
-static int vactl_config_check(const char *path)
-{
-	static const struct config_key top[] = {
-		{ "log", CONFIG_TYPE_GROUP, 0 },    { "store", CONFIG_TYPE_GROUP, 1 },
-		{ "signers", CONFIG_TYPE_LIST, 0 }, { "ocspd", CONFIG_TYPE_GROUP, 0 },
-		{ "tsad", CONFIG_TYPE_GROUP, 0 },   { "crlgen", CONFIG_TYPE_GROUP, 0 },
-	};
-	struct signer_conf *signers = NULL;
-	struct store_conf sc;
-	va_config *cfg;
-	size_t n = 0;
-	int err = 0, level, use_syslog, problems = 0;
-
-	cfg = config_load(path, &err);
-	if (cfg == NULL) {
-		vactl_err("%s: cannot be read: %s", path, va_strerror(err));
-		return VACTL_ERROR;
-	}
-	problems += config_check_keys(cfg, config_root(cfg), "top level", top, sizeof(top) / sizeof(top[0]));
-	problems += config_parse_log(cfg, &level, &use_syslog) != VA_OK;
-	memset(&sc, 0, sizeof(sc));
-	problems += config_read_store(cfg, &sc) != VA_OK;
-	signers = calloc(LIM_SIGNERS_MAX, sizeof(*signers));
-	if (signers == NULL)
-		problems++;
-	else
-		problems += config_read_signers(cfg, signers, LIM_SIGNERS_MAX, &n) != VA_OK;
-	free(signers);
-	config_free(cfg);
-	if (problems != 0) {
-		vactl_err("%s: configuration has problems (listed above)", path);
-		return VACTL_ERROR;
-	}
-	fprintf(stderr, "vactl: %s: configuration ok (store %s, %zu signers)\n", path, sc.path, n);
-	return VACTL_OK;
-}
 
 /* Store location from -s or from the config's store section. */
 static int vactl_locate(struct vactl *v)
@@ -146,7 +108,7 @@ int main(int argc, char **argv)
 	if (check) {
 		if (v.config_path == NULL)
 			return vactl_usage("-n checks the file given with -c");
-		return vactl_config_check(v.config_path);
+		return vactl_config_check(v.config_path, v.quiet);
 	}
 	if (optind >= argc)
 		return vactl_usage("no command given");

@@ -70,6 +70,9 @@ void vactl_serial_elsewhere(struct vactl *v, uint32_t not_id, const struct store
  * LABEL SERIAL STATUS NOTAFTER REVOKED-AT REASON INVALIDITY (times ISO 8601 UTC, "-" when not applicable). */
 void vactl_cert_print(const char *label, const struct store_serial *s, const struct store_cert_rec *rec);
 
+/* -c FILE -n: the whole configuration file (confcheck.c). Returns an exit code. */
+int vactl_config_check(const char *path, int quiet);
+
 /* Commands: argv[0] is the command name, its arguments follow (getopt_long-style options allowed anywhere).
  * Each returns an exit code. */
 int cmd_init(struct vactl *v, int argc, char **argv);

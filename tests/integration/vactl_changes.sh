@@ -174,4 +174,15 @@ printf 'store = { path = "x"; };\nstroe = 1;\n' >"$T/etc/top.conf"
 rc 1 "-n on an unknown top-level key" "$V" -c "$T/etc/top.conf" -n
 expect_grep "stroe" "$T/err" "-n names the unknown top-level key"
 rc 1 "command with a bad config" "$V" -c "$T/etc/bad.conf" list
+# A service section is checked by that service's own -n, run from vactl's directory.
+cp "$T/etc/va.conf" "$T/etc/svc.conf"
+echo 'ocspd = { no_such_ocspd_key = 1; };' >>"$T/etc/svc.conf"
+if [ -x "$BIN/ocspd" ]; then
+	rc 1 "-n on a bad ocspd section" "$V" -c "$T/etc/svc.conf" -n
+	expect_grep "no_such_ocspd_key" "$T/err" "-n reports the service's problem"
+	expect_grep "section ocspd has problems" "$T/err" "-n names the section"
+else
+	rc 0 "-n without ocspd built" "$V" -c "$T/etc/svc.conf" -n
+	expect_grep "section ocspd not checked" "$T/err" "-n says the section was not checked"
+fi
 done_ok
