@@ -114,7 +114,7 @@ objects=$(p11 --list-objects --type privkey 2>/dev/null || true)
 token_key() {
 	local name=$1 id=$2 kt=rsa:2048
 	[ "$KEYTYPE" = ec ] && kt=EC:prime256v1
-	if ! grep -Eq "label:[[:space:]]+$name[[:space:]]*\$" <<<"$objects"; then
+	if ! grep -Eq "label:[[:space:]]+${name}[[:space:]]*\$" <<<"$objects"; then
 		say "generating $KEYTYPE key '$name' in the token"
 		quiet p11 --keypairgen --key-type "$kt" --label "$name" --id "$id" --usage-sign
 	fi
