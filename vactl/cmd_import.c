@@ -179,7 +179,11 @@ static int import_index_parse(struct import *im, const char *path)
 			}
 		}
 		p = nl != NULL ? nl + 1 : end;
+		if (lineno % (10 * IMPORT_PROGRESS_STEP) == 0)
+			progress(im, "reading (bytes)", (size_t)(p - data), (size_t)sb.st_size, 0);
 	}
+	if (lineno >= 10 * IMPORT_PROGRESS_STEP)
+		progress(im, "reading (bytes)", (size_t)sb.st_size, (size_t)sb.st_size, 1);
 	rc = VA_OK;
 out:
 	if (data != NULL)

@@ -53,10 +53,18 @@ expect_eq 0 "$((have % BATCH))" "only whole batches committed ($have)"
 changes=$("$V" -s "$S" stats | awk '$1 == "changes" { print $2 }')
 expect_eq "$((have + 1))" "$changes" "one change per record, in the same transactions"
 
-"$V" -s "$S" import tca --index "$T/big.txt" >"$T/imp2.out" || fail "second import"
-expect_grep "$N entries: $((N - have)) added, 0 updated, $have unchanged" "$T/imp2.out" "second import completes"
-"$V" -s "$S" import tca --index "$T/big.txt" >"$T/imp3.out" 2>/dev/null || fail "third import"
+# On a terminal (script(1) gives it one) the import shows a progress line.
+script -qec "'$V' -s '$S' import tca --index '$T/big.txt'; echo exit=\$?" /dev/null >"$T/imp2.out" </dev/null ||
+	fail "second import"
+tr '\r' '\n' <"$T/imp2.out" >"$T/imp2.lines"
+expect_grep "^exit=0" "$T/imp2.lines" "second import succeeds"
+expect_grep "$N entries: $((N - have)) added, 0 updated, $have unchanged" "$T/imp2.lines" "second import completes"
+expect_grep "^vactl: writing $((N - have))/$((N - have)) \(100%\)" "$T/imp2.lines" "progress line on a terminal"
+expect_grep "^vactl: reading \(bytes\) [0-9]+/[0-9]+ \([0-9]+%\)" "$T/imp2.lines" "reading progress"
+"$V" -s "$S" import tca --index "$T/big.txt" >"$T/imp3.out" 2>"$T/imp3.err" || fail "third import"
 expect_grep "$N entries: 0 added, 0 updated, $N unchanged" "$T/imp3.out" "third import is a no-op"
+grep -q "checking\|reading" "$T/imp3.err" && fail "progress line written to a file"
+ok "no progress line when stderr is not a terminal"
 "$V" -s "$S" stats >"$T/stats"
 expect_grep "^certificates	$N$" "$T/stats" "every certificate there"
 expect_grep "^revoked	$(((N + 6) / 7))$" "$T/stats" "every revocation there"
