@@ -23,6 +23,37 @@
 #include "store.h"
 #include "test_store_lib.h"
 
+/* Counts heap allocations of the calling thread while counting is set, to show that the hot path allocates
+ * nothing. Interposing malloc is not possible under ASan (it owns malloc), so that build skips the check. */
+#if defined(__SANITIZE_ADDRESS__)
+#define ALLOC_COUNTING 0
+#else
+#define ALLOC_COUNTING 1
+extern void *__libc_malloc(size_t n);
+extern void *__libc_calloc(size_t n, size_t m);
+extern void *__libc_realloc(void *p, size_t n);
+static __thread int counting;
+static __thread unsigned long allocs;
+
+void *malloc(size_t n)
+{
+	allocs += counting != 0;
+	return __libc_malloc(n);
+}
+
+void *calloc(size_t n, size_t m)
+{
+	allocs += counting != 0;
+	return __libc_calloc(n, m);
+}
+
+void *realloc(void *p, size_t n)
+{
+	allocs += counting != 0;
+	return __libc_realloc(p, n);
+}
+#endif
+
 struct fx {
 	char dir[256];
 	store *st;
@@ -1209,6 +1240,94 @@ static void test_close_with_live_threads(void **state)
 	pthread_cond_destroy(&k.cv);
 }
 
+static void test_get_no_alloc(void **state)
+{
+	struct fx *f = *state;
+	struct store_cert_rec r;
+	int hits = 0, misses = 0;
+
+	for (uint64_t i = 1; i <= 100; i++)
+		add_good(f, i);
+	struct store_serial s1 = tsl_serial(1);
+	assert_int_equal(store_cert_get(f->st, f->ca, &s1, &r), 0); /* this thread's first read allocates */
+#if ALLOC_COUNTING
+	allocs = 0;
+	counting = 1;
+#endif
+	for (uint64_t i = 0; i < 10000; i++) {
+		struct store_serial s = tsl_serial(i % 200 + 1);
+		int rc = store_cert_get(f->st, f->ca, &s, &r);
+		hits += rc == 0;
+		misses += rc == VA_ERR_NOTFOUND;
+	}
+#if ALLOC_COUNTING
+	counting = 0;
+	assert_int_equal(allocs, 0);
+#endif
+	assert_int_equal(hits, 5000);
+	assert_int_equal(misses, 5000);
+}
+
+/* Every reader slot taken: the next thread's read is VA_ERR_BUSY, not a crash or a wait. */
+#define MANY_READERS (LIM_STORE_READERS + 8)
+
+struct many {
+	store *st;
+	uint32_t ca;
+	pthread_barrier_t *hold;
+	int rc;
+};
+
+static void *many_reader(void *p)
+{
+	struct many *m = p;
+	struct store_serial s = tsl_serial(1);
+	struct store_cert_rec r;
+
+	m->rc = store_cert_get(m->st, m->ca, &s, &r);
+	pthread_barrier_wait(m->hold); /* keep the slot until every thread has tried */
+	return NULL;
+}
+
+static void test_readers_full(void **state)
+{
+	struct fx *f = *state;
+	pthread_t *th = calloc(MANY_READERS, sizeof(*th));
+	struct many *m = calloc(MANY_READERS, sizeof(*m));
+	pthread_barrier_t hold;
+	pthread_attr_t attr;
+	int ok = 0, busy = 0, started = 0;
+
+	assert_non_null(th);
+	assert_non_null(m);
+	add_good(f, 1);
+	assert_int_equal(pthread_barrier_init(&hold, NULL, MANY_READERS + 1), 0);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	for (int i = 0; i < MANY_READERS; i++) {
+		m[i] = (struct many){ .st = f->st, .ca = f->ca, .hold = &hold };
+		assert_int_equal(pthread_create(&th[i], &attr, many_reader, &m[i]), 0);
+		started++;
+	}
+	pthread_barrier_wait(&hold);
+	for (int i = 0; i < started; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		ok += m[i].rc == 0;
+		busy += m[i].rc == VA_ERR_BUSY;
+	}
+	assert_int_equal(ok + busy, MANY_READERS);
+	assert_true(ok <= LIM_STORE_READERS && ok >= LIM_STORE_READERS - 8);
+	assert_true(busy >= 8);
+	/* The slots of the exited threads are free again. */
+	struct store_serial s = tsl_serial(1);
+	struct store_cert_rec r;
+	assert_int_equal(store_cert_get(f->st, f->ca, &s, &r), 0);
+	pthread_attr_destroy(&attr);
+	pthread_barrier_destroy(&hold);
+	free(th);
+	free(m);
+}
+
 /* ---- map growth (one process) ---- */
 
 static void test_map_growth(void **state)
@@ -1266,6 +1385,8 @@ int main(void)
 		T(test_damaged_values),
 		T(test_threads),
 		T(test_close_with_live_threads),
+		T(test_get_no_alloc),
+		T(test_readers_full),
 		T(test_map_growth),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
