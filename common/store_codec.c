@@ -150,8 +150,10 @@ int store_change_decode(uint64_t seq, const uint8_t *val, size_t len, struct sto
 		return VA_ERR_STORE;
 	size_t slen = val[15], alen = val[16];
 	if (slen > LIM_SERIAL_MAX || alen >= LIM_ACTOR_MAX || val[14] > 1 ||
-	    len != STORE_CHANGE_FIXED_LEN + slen + alen)
-		return VA_ERR_STORE;
+	    len != STORE_CHANGE_FIXED_LEN + slen + alen ||
+	    memchr(val + STORE_CHANGE_FIXED_LEN + slen, '\0', alen) != NULL ||
+	    (slen > 0 && val[STORE_CHANGE_FIXED_LEN] == 0) || (val[14] && slen == 0))
+		return VA_ERR_STORE; /* the serial must be canonical, the actor text */
 	memset(ch, 0, sizeof(*ch));
 	ch->seq = seq;
 	ch->op = val[1];
