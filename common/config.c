@@ -345,9 +345,14 @@ int config_parse_log(const va_config *cfg, int *level, int *use_syslog)
 	rc = config_get_str(g, "level", name, sizeof(name));
 	if (rc == 1) {
 		int l = log_level_parse(name);
+		/* Accept the short spellings people write (and conf/va.conf's comment uses). */
+		if (l < 0 && strcmp(name, "warn") == 0)
+			l = LOG_LVL_WARN;
+		else if (l < 0 && strcmp(name, "err") == 0)
+			l = LOG_LVL_ERR;
 		if (l < 0) {
 			config_error(config_setting_get_member(g, "level"),
-				     "log.level '%s' is not one of error, warning, info, debug", name);
+				     "log.level '%s' is not one of error, warning (warn), info, debug", name);
 			problems++;
 		} else {
 			*level = l;

@@ -64,6 +64,7 @@ struct http_conn {
 	enum http_conn_state state;
 	int counted;          /* in-flight counted for this request */
 	int too_large;        /* body went past body_max: being discarded */
+	int uri_too_long;     /* request target over LIM_HTTP_URL_MAX */
 	struct http_rt *rt;
 	unsigned method;
 	struct timespec t0;
@@ -194,15 +195,20 @@ static metrics_counter *http_requests_counter(http_server *srv, const struct htt
 	return metrics_counter_new(srv->m, "http_requests_total", "HTTP requests by route and result", labels);
 }
 
-/* A result label is a short [a-z0-9_] word; anything else is a handler bug and counts as "other". */
+/* A result label is a short word of [A-Za-z0-9_.:-]; anything else (quotes, backslashes, spaces) would need
+ * escaping in the exposition format and counts as "other" instead. */
 static int http_result_valid(const char *r)
 {
 	size_t n = 0;
 
-	for (; r[n] != '\0'; n++)
-		if (n + 1 >= HTTP_RESULT_LEN || !((r[n] >= 'a' && r[n] <= 'z') || (r[n] >= '0' && r[n] <= '9') ||
-						   r[n] == '_'))
+	for (; r[n] != '\0'; n++) {
+		char ch = r[n];
+		if (n + 1 >= HTTP_RESULT_LEN)
 			return 0;
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+		      ch == '-' || ch == '.' || ch == ':'))
+			return 0;
+	}
 	return n > 0;
 }
 
@@ -502,6 +508,8 @@ static enum MHD_Result http_final_call(struct http_conn *hc, struct MHD_Connecti
 
 	if (hc->too_large)
 		return http_send_text(hc, con, 413, "request body too large\n", "too_large");
+	if (hc->uri_too_long)
+		return http_send_text(hc, con, 414, "request target too long\n", "uri_too_long");
 	if (hc->rt == &srv->rts[RT_UNMATCHED])
 		return http_send_text(hc, con, 404, "not found\n", "not_found");
 	if (!http_method_allowed(hc->rt->r.methods, hc->method))
@@ -596,6 +604,10 @@ static void *http_uri_log(void *cls, const char *uri, struct MHD_Connection *con
 		return NULL;
 	hc->state = HC_NEW;
 	hc->has_query = 0;
+	n = strlen(uri);
+	hc->uri_too_long = n > LIM_HTTP_URL_MAX;
+	if (hc->uri_too_long)
+		return hc;
 	/* libmicrohttpd splits and decodes the query in place after this call: keep the raw text now. */
 	q = strchr(uri, '?');
 	if (q != NULL) {
@@ -756,7 +768,7 @@ http_server *http_start(const struct http_conf *conf, const struct http_route *r
 	struct sockaddr_storage ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
 	sigset_t block, old;
 	const union MHD_DaemonInfo *di;
 

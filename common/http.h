@@ -65,7 +65,7 @@ struct http_response {
 	 * http_response_copy(). A status outside 100..999 is answered 500 (and body_free still called). */
 	struct http_header headers[LIM_HTTP_HEADERS_MAX];
 	size_t nheaders;
-	/* Short [a-z0-9_] label for metrics ("ok", "malformed", "cached", ...); NULL: "ok" for status < 400,
+	/* Short [A-Za-z0-9_.:-] label (at most 31 chars) for metrics ("ok", "malformed", "cached", ...); NULL: "ok" for status < 400,
 	 * "client_error" for 4xx, "server_error" for 5xx. At most 16 distinct labels per route are counted apart
 	 * (further ones count as "other"); the string is read during the handler's return only. */
 	const char *result;

@@ -517,6 +517,10 @@ static void test_log_section(void **state)
 	expect_msg(f, 3, "syslog must be");
 	config_free(cfg);
 
+	cfg = load(f, "log = { level = \"warn\"; };\n", &err);
+	assert_int_equal(config_parse_log(cfg, &level, &sl), VA_OK);
+	assert_int_equal(level, LOG_LVL_WARN);
+	config_free(cfg);
 	cfg = load(f, "log = { level = \"warning\"; syslog = true; };\n", &err);
 	assert_non_null(cfg);
 	assert_int_equal(config_parse_log(cfg, &level, &sl), VA_OK);

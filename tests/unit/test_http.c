@@ -71,6 +71,14 @@ static void h_zero(void *arg, const struct http_request *req, struct http_respon
 	resp->result = "cached";
 }
 
+/* 304 without a body, a hyphenated result label, a label that cannot be a label */
+static void h_notmod(void *arg, const struct http_request *req, struct http_response *resp)
+{
+	resp->status = 304;
+	resp->result = req->query != NULL ? "bad \"label\"" : "not-modified";
+	http_response_header(resp, "ETag", "\"%s\"", "abc");
+}
+
 static void h_badstatus(void *arg, const struct http_request *req, struct http_response *resp)
 {
 	h_zero(arg, req, resp);
@@ -117,6 +125,7 @@ static void fx_start(struct fx *f, int with_metrics)
 		{ "/zero", HTTP_GET, h_zero, &f->svc },
 		{ "/bad", HTTP_GET, h_badstatus, &f->svc },
 		{ "/slow", HTTP_GET, h_slow, &f->svc },
+		{ "/nm", HTTP_GET, h_notmod, &f->svc },
 	};
 
 	f->m = with_metrics ? metrics_new("t_") : NULL;
@@ -442,6 +451,20 @@ static void test_raw_path_query_body(void **state)
 	assert_non_null(strstr(r.body, v));
 	assert_non_null(strstr(r.body, "method=POST/4 "));
 
+	/* a request target over LIM_HTTP_URL_MAX: 414, and the connection stays usable */
+	char *longreq = malloc(LIM_HTTP_URL_MAX + 100);
+	assert_non_null(longreq);
+	memcpy(longreq, "GET /", 5);
+	memset(longreq + 5, 'A', LIM_HTTP_URL_MAX);
+	strcpy(longreq + 5 + LIM_HTTP_URL_MAX, " HTTP/1.1\r\nHost: x\r\n\r\n");
+	request(f->port, longreq, &r);
+	assert_int_equal(r.status, 414);
+	/* exactly at the limit is fine */
+	strcpy(longreq + 4 + LIM_HTTP_URL_MAX, " HTTP/1.1\r\nHost: x\r\n\r\n");
+	request(f->port, longreq, &r);
+	assert_int_equal(r.status, 200);
+	free(longreq);
+
 	/* a body exactly at the cap is accepted */
 	char *big = malloc(1024 + 200);
 	assert_non_null(big);
@@ -753,9 +776,20 @@ static void test_zero_copy_and_bad_status(void **state)
 	}
 	request(f->port, "GET /bad HTTP/1.1\r\nHost: x\r\n\r\n", &r);
 	assert_int_equal(r.status, 500);
+	for (int i = 0; i < 2; i++) {
+		request(f->port, "GET /nm HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+		assert_int_equal(r.status, 304);
+		assert_true(resp_header(&r, "ETag", v, sizeof(v)));
+		assert_string_equal(v, "\"abc\"");
+	}
+	request(f->port, "GET /nm?q HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	assert_int_equal(r.status, 304);
 	request(f->port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", &r);
 	assert_non_null(strstr(r.body, "t_http_requests_total{route=\"/zero\",result=\"cached\"} 3\n"));
 	assert_non_null(strstr(r.body, "t_http_requests_total{route=\"/bad\",result=\"server_error\"} 1\n"));
+	assert_non_null(strstr(r.body, "t_http_requests_total{route=\"/nm\",result=\"not-modified\"} 2\n"));
+	assert_non_null(strstr(r.body, "t_http_requests_total{route=\"/nm\",result=\"other\"} 1\n"));
+	assert_null(strstr(r.body, "bad \\\"label"));
 	fx_stop(f);
 	/* every handed-over body released exactly once, the refused one included */
 	assert_int_equal(atomic_load(&f->svc.zero_freed), 4);
