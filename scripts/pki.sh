@@ -4,6 +4,7 @@
 #
 # Environment:
 #   VA_PKI_KEYTYPE=rsa|ec   key type of every key made here (RSA-2048 default, ec = P-256); fixed per DIR
+#                           (unset: an existing DIR keeps its type; set to the other type: an error)
 #   VA_PKCS11_MODULE        PKCS#11 module (default /usr/lib/softhsm/libsofthsm2.so)
 #
 # What DIR holds afterwards:
@@ -43,7 +44,8 @@ set -euo pipefail
 
 DIR=${1:?usage: scripts/pki.sh DIR}
 MODULE=${VA_PKCS11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
-KEYTYPE=${VA_PKI_KEYTYPE:-rsa}
+# An existing DIR keeps its key type unless another one is asked for explicitly (then: an error below).
+KEYTYPE=${VA_PKI_KEYTYPE:-$(cat "$DIR/keytype" 2>/dev/null || echo rsa)}
 case "$KEYTYPE" in rsa | ec) ;; *) echo "pki.sh: VA_PKI_KEYTYPE must be rsa or ec" >&2; exit 2 ;; esac
 for tool in openssl pkcs11-tool softhsm2-util flock; do
 	command -v "$tool" >/dev/null || { echo "pki.sh: $tool is missing (run scripts/deps.sh build)" >&2; exit 2; }

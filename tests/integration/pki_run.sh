@@ -11,10 +11,14 @@ ports() { # conf-in conf-out: the three demo ports replaced by free ones (printe
 	sed -e "s/port = 8080;/port = $o;/" -e "s/port = 8081;/port = $t;/" -e "s/port = 8082;/port = $c;/" "$1" >"$2"
 	echo "$o $t $c"
 }
-wait_log() { # file pattern what: run.sh prints pattern (bounded poll of its output)
-	local i
+wait_log() { # file pattern what [daemon]: run.sh prints pattern (bounded poll of its output; stops early
+	local i pv="${4:-}_pid" # when the daemon started with daemon_start NAME has exited)
 	for ((i = 0; i < 300; i++)); do
 		grep -qE -- "$2" "$1" 2>/dev/null && { ok "$3"; return 0; }
+		if [ -n "${4:-}" ] && ! kill -0 "${!pv}" 2>/dev/null; then
+			grep -qE -- "$2" "$1" 2>/dev/null && { ok "$3"; return 0; }
+			break
+		fi
 		sleep 0.1
 	done
 	echo "--- $1:" >&2; cat "$1" >&2
@@ -49,7 +53,7 @@ chmod +x "$T/fake/ocspd" "$T/fake/tsad"
 
 read -r op tp cp < <(ports "$VA_TOP/conf/va.conf" "$PKI/va.conf")
 daemon_start run env RUN_DIR="$PKI" BIN="$T/fake" "$VA_TOP/scripts/run.sh"
-wait_log "$T/run.log" "running ocspd; Ctrl-C stops them" "run.sh runs the built service"
+wait_log "$T/run.log" "running ocspd; Ctrl-C stops them" "run.sh runs the built service" run
 expect_grep "ocspd ready on http://127.0.0.1:$op" "$T/run.log" "ocspd waited for on its configured port"
 expect_grep "tsad rejects" "$T/run.log" "a service whose -n fails is not started"
 expect_grep "crlgen is not built yet: skipped" "$T/run.log" "a missing service is skipped"
@@ -84,80 +88,86 @@ if [ ! -x "$BIN/vactl" ] || [ ${#built[@]} -eq 0 ]; then
 	done_ok
 	exit 0
 fi
-R="$T/real"
-cp -a "$PKI" "$R"
-rm -f "$R/va.conf" "$R/ocspd.stopped"
-sed -i "s#$PKI#$R#g" "$R/softhsm2.conf" "$R/openssl.cnf"
-read -r op tp cp < <(ports "$VA_TOP/conf/va.conf" "$R/va.conf")
-daemon_start real env RUN_DIR="$R" BIN="$BIN" "$VA_TOP/scripts/run.sh"
-wait_log "$T/real.log" "running .*Ctrl-C stops them|nothing to run" "run.sh started the real services"
-export SOFTHSM2_CONF="$R/softhsm2.conf"
-good=$(awk -F'\t' '$3 == "good" { print $1; exit }' "$R/ca1/leaves.tsv")
-revoked=$(awk -F'\t' '$3 == "revoked" { print $1; exit }' "$R/ca1/leaves.tsv")
-for b in "${built[@]}"; do
-	expect_grep "$b ready on" "$T/real.log" "real $b ready"
-done
-has() { [[ " ${built[*]} " == *" $1 "* ]]; }
+real_run() { # keytype: run.sh on a copy of that PKI, then the printed commands against it
+	local kt=$1 R="$T/real-$1" L="$T/real_$1.log" s i
+	pki_setup "$kt"
+	cp -a "$PKI" "$R"
+	rm -f "$R/va.conf" "$R/ocspd.stopped"
+	sed -i "s#$PKI#$R#g" "$R/softhsm2.conf" "$R/openssl.cnf"
+	read -r op tp cp < <(ports "$VA_TOP/conf/va.conf" "$R/va.conf")
+	daemon_start "real_$kt" env RUN_DIR="$R" BIN="$BIN" "$VA_TOP/scripts/run.sh"
+	wait_log "$L" "running .*Ctrl-C stops them" "$kt: run.sh started the real services" "real_$kt"
+	export SOFTHSM2_CONF="$R/softhsm2.conf"
+	good=$(awk -F'\t' '$3 == "good" { print $1; exit }' "$R/ca1/leaves.tsv")
+	revoked=$(awk -F'\t' '$3 == "revoked" { print $1; exit }' "$R/ca1/leaves.tsv")
+	for b in "${built[@]}"; do
+		expect_grep "$b ready on" "$L" "$kt: real $b ready"
+	done
+	has() { [[ " ${built[*]} " == *" $1 "* ]]; }
 
-# The commands run.sh printed, run as printed from the top directory (their /tmp/demo* files moved into $T), one
-# section (a "# ..." heading and its commands) at a time: section_run HEADING-REGEX -> $T/sec.out
-awk -v d="$T" '/^Try \(from/ { on = 1; next } /^== running|^No service started/ { on = 0 }
-	on && /^  # / { n++ } on && n && /^  / { sub(/^  /, ""); print > (d "/try." n) }' "$T/real.log"
-section_run() {
-	local f
-	f=$(grep -l -E "^# $1" "$T"/try.* | head -1)
-	[ -n "$f" ] || fail "run.sh printed no section /$1/"
-	(cd "$VA_TOP" && sed "s#/tmp/demo#$T/demo#g" "$f" | bash -e) >"$T/sec.out" 2>&1 || {
-		cat "$f" "$T/sec.out" >&2
-		fail "a printed command of section /$1/ failed"
+	# The commands run.sh printed, run as printed from the top directory (their /tmp/demo* files moved into
+	# $T), one section (a "# ..." heading and its commands) at a time: section_run HEADING-REGEX -> $T/sec.out
+	awk -v d="$T" -v kt="$kt" '/^Try \(from/ { on = 1; next } /^== running|^No service started/ { on = 0 }
+		on && /^  # / { n++ } on && n && /^  / { sub(/^  /, ""); print > (d "/try-" kt "." n) }' "$L"
+	section_run() { # uses $kt of real_run
+		local f
+		f=$(grep -l -E "^# $1" "$T"/try-"$kt".* | head -1)
+		[ -n "$f" ] || fail "run.sh printed no section /$1/"
+		(cd "$VA_TOP" && sed "s#/tmp/demo#$T/demo#g" "$f" | bash -e) >"$T/sec.out" 2>&1 || {
+			cat "$f" "$T/sec.out" >&2
+			fail "a printed command of section /$1/ failed"
+		}
 	}
-}
-if has ocspd; then
-	section_run 'OCSP \(ocspd'
-	expect_grep "ca1/certs/$good.pem: good" "$T/sec.out" "printed openssl ocsp: good"
-	expect_grep "ca1/certs/$revoked.pem: revoked" "$T/sec.out" "printed openssl ocsp: revoked"
-	[ "$(grep -c 'Response verify OK' "$T/sec.out")" = 2 ] || fail "printed openssl ocsp: responses do not verify"
-	section_run 'OCSP through GnuTLS'
-	expect_grep "Certificate Status: good" "$T/sec.out" "printed ocsptool: good"
-	expect_grep "Verifying OCSP Response: Success" "$T/sec.out" "printed ocsptool: response verifies"
-	section_run 'OCSP with an RFC 5019 GET'
-	expect_grep "^HTTP/1.1 200" "$T/sec.out" "printed GET: 200"
-	expect_grep "^Cache-Control: .*max-age" "$T/sec.out" "printed GET: cacheable"
-	expect_grep "Response verify OK" "$T/sec.out" "printed GET: response verifies"
-	section_run 'Health and metrics'
-	expect_grep "^# (TYPE|HELP) " "$T/sec.out" "printed metrics command"
-fi
-if has tsad; then
-	section_run 'Time stamps'
-	expect_grep "^Verification: OK" "$T/sec.out" "printed openssl ts: token verifies"
-fi
-if has crlgen; then
-	section_run 'CRLs'
-	expect_grep "verify OK" "$T/sec.out" "printed openssl crl: signature verifies"
-	expect_grep "Serial Number: $revoked" "$T/sec.out" "printed openssl crl: lists $revoked"
-	awk '/Serial Number:/ { print $3 }' "$T/sec.out" >"$T/crl.serials"
-	for s in $(awk -F'\t' '$1 == "R" { print $4 }' "$R/ca1/index.txt"); do
-		grep -qx "$s" "$T/crl.serials" || fail "crlgen's ca1 CRL lacks $s, revoked in the demo index"
+	if has ocspd; then
+		section_run 'OCSP \(ocspd'
+		expect_grep "ca1/certs/$good.pem: good" "$T/sec.out" "printed openssl ocsp: good"
+		expect_grep "ca1/certs/$revoked.pem: revoked" "$T/sec.out" "printed openssl ocsp: revoked"
+		[ "$(grep -c 'Response verify OK' "$T/sec.out")" = 2 ] || fail "printed openssl ocsp: responses do not verify"
+		section_run 'OCSP through GnuTLS'
+		expect_grep "Certificate Status: good" "$T/sec.out" "printed ocsptool: good"
+		expect_grep "Verifying OCSP Response: Success" "$T/sec.out" "printed ocsptool: response verifies"
+		section_run 'OCSP with an RFC 5019 GET'
+		expect_grep "^HTTP/1.1 200" "$T/sec.out" "printed GET: 200"
+		expect_grep "^Cache-Control: .*max-age" "$T/sec.out" "printed GET: cacheable"
+		expect_grep "Response verify OK" "$T/sec.out" "printed GET: response verifies"
+		section_run 'Health and metrics'
+		expect_grep "^# (TYPE|HELP) " "$T/sec.out" "printed metrics command"
+	fi
+	if has tsad; then
+		section_run 'Time stamps'
+		expect_grep "^Verification: OK" "$T/sec.out" "printed openssl ts: token verifies"
+	fi
+	if has crlgen; then
+		section_run 'CRLs'
+		expect_grep "verify OK" "$T/sec.out" "printed openssl crl: signature verifies"
+		expect_grep "Serial Number: $revoked" "$T/sec.out" "printed openssl crl: lists $revoked"
+		awk '/Serial Number:/ { print $3 }' "$T/sec.out" >"$T/crl.serials"
+		for s in $(awk -F'\t' '$1 == "R" { print $4 }' "$R/ca1/index.txt"); do
+			grep -qx "$s" "$T/crl.serials" || fail "crlgen's ca1 CRL lacks $s, revoked in the demo index"
+		done
+		ok "crlgen's CRL lists every certificate the demo revoked"
+	fi
+	# The demo's story: revoke with vactl while ocspd runs, and the next answer changes (bounded poll: the responder
+	# follows the store's change log, no restart).
+	section_run 'Revoke with vactl'
+	expect_grep "revoked" "$T/sec.out" "printed vactl revoke + status"
+	if has ocspd; then
+		for ((i = 0; i < 50; i++)); do
+			openssl ocsp -issuer "$R/ca1.pem" -cert "$R/ca1/certs/$good.pem" -url "http://127.0.0.1:$op" \
+				-CAfile "$R/root.pem" -verify_other "$R/ca1.pem" >"$T/ocsp.out" 2>&1 || true
+			grep -q ": revoked\$" "$T/ocsp.out" && break
+			sleep 0.1
+		done
+		expect_grep ": revoked\$" "$T/ocsp.out" "after vactl revoke, ocspd says revoked for $good"
+		expect_grep "Reason: keyCompromise" "$T/ocsp.out" "with the reason given to vactl"
+	fi
+	daemon_stop "real_$kt" || fail "run.sh exited non-zero on SIGTERM"
+	for b in "${built[@]}"; do
+		expect_grep "$b stopped" "$L" "$kt: real $b stopped cleanly"
 	done
-	ok "crlgen's CRL lists every certificate the demo revoked"
-fi
-# The demo's story: revoke with vactl while ocspd runs, and the next answer changes (bounded poll: the responder
-# follows the store's change log, no restart).
-section_run 'Revoke with vactl'
-expect_grep "revoked" "$T/sec.out" "printed vactl revoke + status"
-if has ocspd; then
-	for ((i = 0; i < 50; i++)); do
-		openssl ocsp -issuer "$R/ca1.pem" -cert "$R/ca1/certs/$good.pem" -url "http://127.0.0.1:$op" \
-			-CAfile "$R/root.pem" -verify_other "$R/ca1.pem" >"$T/ocsp.out" 2>&1 || true
-		grep -q ": revoked\$" "$T/ocsp.out" && break
-		sleep 0.1
-	done
-	expect_grep ": revoked\$" "$T/ocsp.out" "after vactl revoke, ocspd says revoked for $good"
-	expect_grep "Reason: keyCompromise" "$T/ocsp.out" "with the reason given to vactl"
-fi
-daemon_stop real || fail "run.sh exited non-zero on SIGTERM"
-for b in "${built[@]}"; do
-	expect_grep "$b stopped" "$T/real.log" "real $b stopped cleanly"
-done
 
+}
+real_run rsa
+# EC keys (P-256) in the token and in the certificates, through the same commands.
+real_run ec
 done_ok
