@@ -10,8 +10,11 @@
  * What an entry does to a record already in the store:
  *   absent                         -> added
  *   same status, dates and reason  -> unchanged (re-import is a no-op)
- *   store good or on hold          -> updated to the entry (revocation, hold, release of a hold, notAfter)
- *   store revoked, entry good/hold -> kept revoked, with a warning: a revocation is never undone by an import
+ *   store good                     -> updated to the entry (revocation, hold, notAfter)
+ *   store on hold, entry revoked   -> updated (the hold becomes a revocation)
+ *   store revoked, entry good/hold -> kept, with a warning: a revocation is never undone by an import
+ *   store on hold, entry good      -> kept, with a warning: a hold is lifted by `vactl release`, not by an
+ *                                     index that may simply predate it
  *   store revoked, entry revoked   -> updated (the CA's database is the authority on its revocation details)
  * Certificate files carry no status: they add good records or update notAfter, never touch a revocation.
  */
@@ -380,12 +383,15 @@ static int import_classify(struct import *im, size_t counts[4])
 			}
 		} else if (rec_same(&cur, &e->rec)) {
 			e->action = ACT_UNCHANGED;
-		} else if (cur.status == STORE_REVOKED && e->rec.status != STORE_REVOKED) {
+		} else if ((cur.status == STORE_REVOKED && e->rec.status != STORE_REVOKED) ||
+			   (cur.status == STORE_HOLD && e->rec.status == STORE_GOOD)) {
+			const char *now_is = cur.status == STORE_HOLD ? "on hold" : "revoked";
+
 			store_serial_to_hex(&e->serial, hex, sizeof(hex));
 			if (!im->v->quiet)
-				fprintf(stderr, "vactl: warning: %s:%u: serial %s is revoked in the store but %s in the "
-					"index: kept revoked\n", im->index_path, e->where, hex,
-					e->rec.status == STORE_GOOD ? "valid" : "on hold");
+				fprintf(stderr, "vactl: warning: %s:%u: serial %s is %s in the store but %s in the "
+					"index: kept %s\n", im->index_path, e->where, hex, now_is,
+					e->rec.status == STORE_GOOD ? "valid" : "on hold", now_is);
 			e->action = ACT_KEEP;
 		} else {
 			e->action = ACT_UPDATE;
@@ -517,7 +523,7 @@ int cmd_import(struct vactl *v, int argc, char **argv)
 	if (import_apply(&im) != VA_OK)
 		goto out;
 	if (!v->quiet)
-		printf("%s: %zu entries: %zu added, %zu updated, %zu unchanged, %zu kept revoked\n",
+		printf("%s: %zu entries: %zu added, %zu updated, %zu unchanged, %zu kept\n",
 		       im.from_index ? index_path : "certificates", im.n, counts[ACT_ADD], counts[ACT_UPDATE],
 		       counts[ACT_UNCHANGED], counts[ACT_KEEP]);
 	if (counts[ACT_ADD] + counts[ACT_UPDATE] == 0)

@@ -158,10 +158,17 @@ expect_eq "$((changes_before + 1))" "$("$V" -s "$S" stats | awk '$1 == "changes"
 # A revocation made with vactl is never undone by re-importing an index that still says V.
 "$V" -s "$S" revoke tca "$s_good2" --reason superseded 2>/dev/null || fail "vactl revoke"
 "$V" -s "$S" import tca --index "$IDX" >"$T/imp6.out" 2>"$T/imp6.err" || fail "import over a vactl revocation"
-expect_grep "0 added, 0 updated, 15 unchanged, 1 kept revoked" "$T/imp6.out" "index cannot un-revoke"
+expect_grep "0 added, 0 updated, 15 unchanged, 1 kept" "$T/imp6.out" "index cannot un-revoke"
 expect_grep "serial $s_good2 is revoked in the store but valid in the index: kept revoked" "$T/imp6.err" \
 	"kept-revoked warning"
 expect_eq revoked "$("$V" -s "$S" status tca "$s_good2" | cut -f3)" "still revoked"
+# Nor does it lift a hold placed with vactl (only `vactl release` does).
+"$V" -s "$S" hold tca "$s_good" 2>/dev/null || fail "vactl hold"
+"$V" -s "$S" import tca --index "$IDX" >"$T/imp7.out" 2>"$T/imp7.err" || fail "import over a vactl hold"
+expect_grep "0 added, 0 updated, 14 unchanged, 2 kept" "$T/imp7.out" "index cannot lift a hold"
+expect_grep "serial $s_good is on hold in the store but valid in the index: kept on hold" "$T/imp7.err" \
+	"kept-on-hold warning"
+"$V" -s "$S" release tca "$s_good" 2>/dev/null || fail "vactl release"
 
 # The certificates themselves (PEM files written by openssl ca): same serials and notAfter, nothing changes.
 "$V" -s "$S" import tca "$C/tca/certs" >"$T/imp4.out" || fail "certificate import"
