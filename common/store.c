@@ -681,6 +681,25 @@ int store_backup(store *st, const char *dest)
 	return rc;
 }
 
+/* Whether the change a record points to records this very state of this certificate: the change and the
+ * record were written in one transaction, so anything else means damage. */
+static int change_matches(store *st, MDB_txn *txn, uint32_t iid, const struct store_serial *s,
+			  const struct store_cert_rec *rec)
+{
+	uint8_t kb[8];
+	MDB_val k = { .mv_size = 8, .mv_data = kb }, v;
+	struct store_change ch;
+
+	store_put_be64(kb, rec->change_seq);
+	if (mdb_get(txn, st->db_changes, &k, &v) != 0 || store_change_decode(rec->change_seq, v.mv_data, v.mv_size, &ch))
+		return 0;
+	return ch.op != STORE_OP_ISSUER_ADD && ch.issuer_id == iid && ch.serial.len == s->len &&
+	       ch.serial.negative == s->negative && memcmp(ch.serial.mag, s->mag, s->len) == 0 &&
+	       ch.rec.status == rec->status && ch.rec.reason == rec->reason && ch.rec.revoked_at == rec->revoked_at &&
+	       ch.rec.not_after == rec->not_after && ch.rec.has_invalidity == rec->has_invalidity &&
+	       ch.rec.invalidity == rec->invalidity && ch.rec.change_seq == rec->change_seq;
+}
+
 /* Consistency check, see store.h. Logs each problem, counts them. */
 int store_check(store *st)
 {
@@ -766,6 +785,10 @@ int store_check(store *st)
 		if (rec.change_seq == 0 || rec.change_seq > last_seq) {
 			log_warn("store check: certificate %u/%s: change %llu not in the log", (unsigned)iid, hex,
 				 (unsigned long long)rec.change_seq);
+			problems++;
+		} else if (!change_matches(st, txn, iid, &s, &rec)) {
+			log_warn("store check: certificate %u/%s: change %llu is about something else", (unsigned)iid,
+				 hex, (unsigned long long)rec.change_seq);
 			problems++;
 		}
 	}

@@ -254,8 +254,9 @@ VA_MUST_CHECK int store_stats_get(store *st, struct store_stats *out);
 /* Consistent online copy into directory dest (must exist and be empty), compacting (mdb_env_copy2). */
 VA_MUST_CHECK int store_backup(store *st, const char *dest);
 /* Consistency check: every cert key decodes, records have valid status/reason, every cert's issuer exists,
- * change log sequence is dense, records' change_seq exist. Problems are logged; returns their count (>= 0) or
- * a negative va_err. */
+ * change log sequence is dense and every entry decodes, each record's change_seq names a change that records
+ * exactly this state of this certificate. Problems are logged; returns their count (>= 0) or a negative
+ * va_err. Reads everything in one read transaction: O(n log n). */
 int store_check(store *st);
 /* Readable? (readiness probe: a read transaction can be started). */
 int store_ping(store *st);

@@ -1246,8 +1246,9 @@ static void test_damaged_values(void **state)
 	raw_put(f->dir, "changes", seq, 8, "\x01\x02", 2);
 	f->st = store_open(f->dir, STORE_RDWR, 0, &err);
 	assert_non_null(f->st);
-	/* cert 5 (status 7), issuer 9's cert, malformed key, gap before 50, damaged change 50 */
-	assert_int_equal(store_check(f->st), 5);
+	/* cert 5 (status 7), issuer 9's cert (no issuer, and change 1 is not about it), malformed key, gap before 50,
+	 * damaged change 50 */
+	assert_int_equal(store_check(f->st), 6);
 	struct change_list l = { .n = 0 };
 	assert_int_equal(store_changes_since(f->st, 3, 0, change_collect, &l), VA_ERR_STORE);
 	/* Writes go on after the highest sequence number. */
@@ -1256,6 +1257,21 @@ static void test_damaged_values(void **state)
 	uint64_t last;
 	assert_int_equal(store_changes_last(f->st, &last), 0);
 	assert_int_equal(last, 51);
+	store_close(f->st);
+
+	/* A well-formed record that does not match its change (edited behind the store's back). */
+	key[3] = (uint8_t)f->ca;
+	key[5] = 0x06;
+	memset(val, 0, sizeof(val));
+	val[0] = 1;
+	val[1] = STORE_REVOKED;
+	val[2] = STORE_REASON_KEY_COMPROMISE;
+	val[12] = 1;  /* revoked_at 1 */
+	val[28] = 3;  /* change 3: the ISSUE of serial 6, which said GOOD */
+	raw_put(f->dir, "certs", key, 6, val, 36);
+	f->st = store_open(f->dir, STORE_RDONLY, 0, &err);
+	assert_non_null(f->st);
+	assert_int_equal(store_check(f->st), 7);
 }
 
 /* ---- threads ---- */
