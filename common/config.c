@@ -12,6 +12,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,11 +26,22 @@ struct va_config {
 	char dir[PATH_MAX]; /* absolute directory of the file: base of relative paths */
 };
 
-/* File and line of a setting for messages. libconfig records the file each setting came from (@include). */
-static const char *config_where_file(const config_setting_t *s)
+/* File of a setting for messages. libconfig records the file each setting came from; a file pulled in by
+ * @include is recorded as written, relative to the include directory (the main file's), so it is joined to it. */
+static void config_where_file(const config_setting_t *s, char *out, size_t outlen)
 {
 	const char *f = s != NULL ? config_setting_source_file(s) : NULL;
-	return f != NULL ? f : "(config)";
+	/* Every config_t here is the first member of a va_config. */
+	const va_config *cfg = s != NULL && s->config != NULL
+				       ? (const va_config *)(const void *)((const char *)s->config - offsetof(va_config, cfg))
+				       : NULL;
+
+	if (f == NULL)
+		snprintf(out, outlen, "%s", cfg != NULL ? cfg->file : "(config)");
+	else if (f[0] != '/' && cfg != NULL && strcmp(f, cfg->file) != 0)
+		snprintf(out, outlen, "%s/%s", cfg->dir, f);
+	else
+		snprintf(out, outlen, "%s", f);
 }
 
 static unsigned config_where_line(const config_setting_t *s)
@@ -76,13 +88,14 @@ static void config_setting_path(const config_setting_t *s, char *out, size_t out
 
 __attribute__((format(printf, 2, 3))) static void config_error(const config_setting_t *s, const char *fmt, ...)
 {
-	char msg[1024];
+	char msg[1024], file[PATH_MAX + 64];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_err("%s:%u: %s", config_where_file(s), config_where_line(s), msg);
+	config_where_file(s, file, sizeof(file));
+	log_err("%s:%u: %s", file, config_where_line(s), msg);
 }
 
 va_config *config_load(const char *path, int *err)
@@ -111,14 +124,20 @@ va_config *config_load(const char *path, int *err)
 	config_init(&cfg->cfg);
 	/* No auto-conversion: a float where an integer belongs is a mistake to report, not to round. */
 	config_set_options(&cfg->cfg, 0);
+	/* @include "x.conf" is relative to this file, like every other path in it. */
+	config_set_include_dir(&cfg->cfg, cfg->dir);
 	if (config_read_file(&cfg->cfg, path) != CONFIG_TRUE) {
 		const char *ef = config_error_file(&cfg->cfg);
 		if (config_error_type(&cfg->cfg) == CONFIG_ERR_FILE_IO) {
 			log_err("%s: cannot read: %s", path, strerror(errno));
 			rc = VA_ERR_IO;
 		} else {
-			log_err("%s:%d: %s", ef != NULL ? ef : path, config_error_line(&cfg->cfg),
-				config_error_text(&cfg->cfg));
+			if (ef != NULL && ef[0] != '/' && strcmp(ef, path) != 0) /* in an @include'd file */
+				log_err("%s/%s:%d: %s", cfg->dir, ef, config_error_line(&cfg->cfg),
+					config_error_text(&cfg->cfg));
+			else
+				log_err("%s:%d: %s", ef != NULL ? ef : path, config_error_line(&cfg->cfg),
+					config_error_text(&cfg->cfg));
 			rc = VA_ERR_CONFIG;
 		}
 		config_destroy(&cfg->cfg);

@@ -263,6 +263,36 @@ static void test_syntax_error_line(void **state)
 	assert_non_null(strstr(f->log, f->file));
 }
 
+static void test_duplicate_and_include(void **state)
+{
+	struct fixture *f = *state;
+	char inc[600], want[700];
+	struct capture c;
+	int err = 0, level, sl;
+	va_config *cfg;
+
+	assert_null(load(f, "store = { path = \"a\"; };\nlog = {};\nstore = { path = \"b\"; };\n", &err));
+	assert_int_equal(err, VA_ERR_CONFIG);
+	expect_msg(f, 3, "duplicate setting name");
+	assert_null(load(f, "store = {\n path = \"a\";\n path = \"b\";\n};\n", &err));
+	expect_msg(f, 3, "duplicate setting name");
+
+	/* @include is relative to the including file; problems in it name it with its full path */
+	snprintf(inc, sizeof(inc), "%s/etc/part.conf", f->dir);
+	write_file(inc, "log = {\n level = \"debug\";\n bogus = 1;\n};\n");
+	cfg = load(f, "store = { path = \"s\"; };\n@include \"part.conf\"\n", &err);
+	assert_non_null(cfg);
+	capture_start(&c);
+	assert_int_equal(config_parse_log(cfg, &level, &sl), VA_ERR_CONFIG);
+	capture_end(&c, f->log, sizeof(f->log));
+	snprintf(want, sizeof(want), "%s/part.conf:3: unknown key 'bogus' in log", config_dir(cfg));
+	assert_non_null(strstr(f->log, want));
+	config_free(cfg);
+	write_file(inc, "log = {\n level = ;\n};\n");
+	assert_null(load(f, "store = { path = \"s\"; };\n@include \"part.conf\"\n", &err));
+	assert_non_null(strstr(f->log, "/part.conf:2: syntax error"));
+}
+
 static void test_missing_file(void **state)
 {
 	struct fixture *f = *state;
@@ -615,6 +645,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_good_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syntax_error_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_duplicate_and_include, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_unknown_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_wrong_types, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_out_of_range, setup, teardown),
