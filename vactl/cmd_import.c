@@ -148,8 +148,9 @@ static int import_index_parse(struct import *im, const char *path)
 			goto out;
 		}
 	}
+	/* An empty file has no mapping: no lines, an import of nothing. */
 	p = data;
-	end = data + sb.st_size;
+	end = data != NULL ? data + sb.st_size : NULL;
 	while (p != NULL && p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t len = (size_t)((nl != NULL ? nl : end) - p);
@@ -355,6 +356,44 @@ static int rec_same(const struct store_cert_rec *a, const struct store_cert_rec 
 	       (!a->has_invalidity || a->invalidity == b->invalidity);
 }
 
+/* What an index entry does to the record the store has: the rules of the header comment, which are the store's
+ * own (store_batch_put) plus "an index never lifts a hold". *warn: why an entry that differs is not applied. */
+static int classify_index(const struct store_cert_rec *cur, const struct store_cert_rec *in, const char **warn)
+{
+	*warn = NULL;
+	if (rec_same(cur, in))
+		return ACT_UNCHANGED;
+	switch (cur->status) {
+	case STORE_GOOD:
+		return ACT_UPDATE;
+	case STORE_HOLD:
+		if (in->status == STORE_GOOD) {
+			*warn = "on hold in the store but valid in the index: kept on hold (`vactl release` lifts it)";
+			return ACT_KEEP;
+		}
+		/* A hold becomes a revocation; between two holds only notAfter is updated. */
+		if (in->status == STORE_REVOKED || in->not_after != cur->not_after)
+			return ACT_UPDATE;
+		*warn = "on hold in the store since another date: the store's hold is kept";
+		return ACT_KEEP;
+	default:
+		if (in->status == STORE_GOOD) {
+			*warn = "revoked in the store but valid in the index: kept revoked";
+			return ACT_KEEP;
+		}
+		if (in->status == STORE_HOLD) {
+			*warn = "revoked in the store but on hold in the index: kept revoked";
+			return ACT_KEEP;
+		}
+		/* RFC 5280 5.3.1: a revocation's reason may later become keyCompromise; nothing else is rewritten. */
+		if ((in->reason == STORE_REASON_KEY_COMPROMISE && cur->reason != STORE_REASON_KEY_COMPROMISE) ||
+		    in->not_after != cur->not_after)
+			return ACT_UPDATE;
+		*warn = "revoked in the store with another date or reason: the store's revocation is kept";
+		return ACT_KEEP;
+	}
+}
+
 /* Pass 2: what each entry would do, from the store's current records (read transactions only). */
 static int import_classify(struct import *im, size_t counts[4])
 {
@@ -381,20 +420,15 @@ static int import_classify(struct import *im, size_t counts[4])
 				e->rec.not_after = na;
 				e->action = ACT_UPDATE;
 			}
-		} else if (rec_same(&cur, &e->rec)) {
-			e->action = ACT_UNCHANGED;
-		} else if ((cur.status == STORE_REVOKED && e->rec.status != STORE_REVOKED) ||
-			   (cur.status == STORE_HOLD && e->rec.status == STORE_GOOD)) {
-			const char *now_is = cur.status == STORE_HOLD ? "on hold" : "revoked";
-
-			store_serial_to_hex(&e->serial, hex, sizeof(hex));
-			if (!im->v->quiet)
-				fprintf(stderr, "vactl: warning: %s:%u: serial %s is %s in the store but %s in the "
-					"index: kept %s\n", im->index_path, e->where, hex, now_is,
-					e->rec.status == STORE_GOOD ? "valid" : "on hold", now_is);
-			e->action = ACT_KEEP;
 		} else {
-			e->action = ACT_UPDATE;
+			const char *warn = NULL;
+
+			e->action = (uint8_t)classify_index(&cur, &e->rec, &warn);
+			if (warn != NULL && !im->v->quiet) {
+				store_serial_to_hex(&e->serial, hex, sizeof(hex));
+				fprintf(stderr, "vactl: warning: %s:%u: serial %s is %s\n", im->index_path, e->where, hex,
+					warn);
+			}
 		}
 		counts[e->action]++;
 		if (i % IMPORT_PROGRESS_STEP == 0)
@@ -404,7 +438,7 @@ static int import_classify(struct import *im, size_t counts[4])
 	return VA_OK;
 }
 
-static int import_apply(struct import *im)
+static int import_apply(struct import *im, size_t counts[4])
 {
 	store_batch *b;
 	size_t done = 0, todo = 0;
@@ -425,8 +459,12 @@ static int import_apply(struct import *im)
 		if (e->action != ACT_ADD && e->action != ACT_UPDATE)
 			continue;
 		rc = store_batch_put(b, im->issuer, &e->serial, &e->rec);
-		if (rc == VA_ERR_EXISTS)
+		/* Counts follow what the store did: another writer may have changed the record since pass 2. */
+		if (rc == VA_ERR_EXISTS || rc == VA_ERR_CONFLICT) {
+			counts[e->action]--;
+			counts[rc == VA_ERR_EXISTS ? ACT_UNCHANGED : ACT_KEEP]++;
 			rc = VA_OK;
+		}
 		if (rc != VA_OK) {
 			char hex[2 * LIM_SERIAL_MAX + 3];
 
@@ -520,7 +558,7 @@ int cmd_import(struct vactl *v, int argc, char **argv)
 	/* Pass 2: compare with the store; pass 3: write. */
 	if (import_classify(&im, counts) != VA_OK)
 		goto out;
-	if (import_apply(&im) != VA_OK)
+	if (import_apply(&im, counts) != VA_OK)
 		goto out;
 	if (!v->quiet)
 		printf("%s: %zu entries: %zu added, %zu updated, %zu unchanged, %zu kept\n",

@@ -170,6 +170,28 @@ expect_grep "serial $s_good is on hold in the store but valid in the index: kept
 	"kept-on-hold warning"
 "$V" -s "$S" release tca "$s_good" 2>/dev/null || fail "vactl release"
 
+# An index that changes a revocation: to keyCompromise is applied (RFC 5280 5.3.1), the revocation date kept;
+# another date alone is not (the store's revocation stands, with a warning).
+sup_line=$(grep "	$s_sup	" "$IDX")
+sup_date=$(cut -f3 <<<"$sup_line" | cut -d, -f1)
+ces_line=$(grep "	$s_ces	" "$IDX")
+awk -F'\t' -v OFS='\t' -v a="$s_sup" -v b="$s_ces" '
+	$4 == a { split($3, r, ","); $3 = r[1] ",keyCompromise" }
+	$4 == b { $3 = "200101000000Z,cessationOfOperation" }
+	{ print }' "$IDX" >"$T/changed.txt"
+"$V" -s "$S" import tca --index "$T/changed.txt" >"$T/imp8.out" 2>"$T/imp8.err" || fail "import of changed index"
+expect_grep "1 updated, 13 unchanged, 2 kept" "$T/imp8.out" "reason change applied, date change kept"
+expect_grep "serial $s_ces is revoked in the store with another date or reason" "$T/imp8.err" "date change warned"
+expect_eq "revoked keyCompromise" "$("$V" -s "$S" status tca "$s_sup" | cut -f3,6 | tr '\t' ' ')" \
+	"superseded became keyCompromise"
+"$V" -s "$S" export tca 2>/dev/null | grep -q "	$sup_date,keyCompromise	$s_sup	" ||
+	fail "revocation date of $s_sup changed"
+ok "revocation date kept"
+expect_eq "cessationOfOperation" "$("$V" -s "$S" status tca "$s_ces" | cut -f6)" "other revocation untouched"
+[ "$(grep "	$s_ces	" <("$V" -s "$S" export tca 2>/dev/null) | cut -f3)" = "$(cut -f3 <<<"$ces_line")" ] ||
+	fail "revocation date of $s_ces changed"
+ok "revocation date not rewritten"
+
 # The certificates themselves (PEM files written by openssl ca): same serials and notAfter, nothing changes.
 "$V" -s "$S" import tca "$C/tca/certs" >"$T/imp4.out" || fail "certificate import"
 expect_grep "16 entries: 0 added, 0 updated, 16 unchanged" "$T/imp4.out" "certificate files agree with index"
