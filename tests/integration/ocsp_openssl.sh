@@ -40,7 +40,7 @@ age=$(($(date +%s) - $(date -d "$tu" +%s)))
 [ "$age" -ge -5 ] && [ "$age" -le 120 ] || fail "thisUpdate $tu is not current"
 grep -q "Invalidity Date" "$T/q.out" && fail "no invalidity date on a good certificate"
 ocsp_q ca1 100A -resp_text
-grep -A1 "Invalidity Date" "$T/q.out" | grep -q 2024 || fail "invalidity date of 100A"
+grep -A1 "Invalidity Date" "$T/q.out" | grep 2024 >/dev/null || fail "invalidity date of 100A"
 ok "validity window and invalidity date"
 
 # Every CertID hash; the response CertID uses the request's algorithm (openssl matches it).
@@ -97,7 +97,7 @@ grep -q "^0xDEAD: revoked" "$T/q.out" || fail "unknown_serial revoked"
 grep -q "Reason: certificateHold" "$T/q.out" || fail "4.4.8: certificateHold"
 grep -q "Revocation Time: Jan  1 00:00:00 1970 GMT" "$T/q.out" || fail "4.4.8: 1970-01-01"
 # OpenSSL names id-pkix-ocsp-extended-revoke (1.3.6.1.5.5.7.48.1.9) "valid".
-grep -A4 "Response Extensions" "$T/q.out" | grep -q "^ *valid: *$" || fail "4.4.8: extended revoke extension"
+grep -A4 "Response Extensions" "$T/q.out" | grep "^ *valid: *$" >/dev/null || fail "4.4.8: extended revoke extension"
 openssl ocsp -issuer "$PKI/cafile.pem" -serial 0x1000 -url "$URL" -noverify >"$T/unk.out" 2>&1 || true
 expect_grep "^0x1000: unknown" "$T/unk.out" "unknown_issuer = unknown"
 daemon_stop ocspd || true
