@@ -60,7 +60,8 @@
 #define CKR_USER_NOT_LOGGED_IN_ 0x101UL
 #define CKR_CRYPTOKI_NOT_INITIALIZED_ 0x190UL
 
-#define P11_RETRY_MS 1000 /* reconnection attempts: at most one per second */
+#define P11_RETRY_MS 1000        /* reconnection attempts: at most one per second */
+#define P11_RELOAD_BUSY_MS 30000 /* module reloads for a missing token while other signers use the module */
 
 struct p11_gen {
 	PKCS11_CTX *ctx;
@@ -500,18 +501,36 @@ static int bind_locked(signer *s)
 	return VA_OK;
 }
 
-/* Makes s usable: reloads the module if its generation is broken, absent, or lacks the token. m->lock held. */
+/* 1 if a signer other than s is bound to the current generation (signing with it right now, as far as we know). */
+static int others_bound(const struct p11_module *m, const signer *s)
+{
+	for (const struct signer *o = m->signers; o != NULL; o = o->mod_next)
+		if (o != s && o->bind != NULL && o->bind->gen == m->gen)
+			return 1;
+	return 0;
+}
+
+/* Makes s usable: reloads the module if its generation is broken, absent, or lacks the token. m->lock held.
+ * Reloads happen at most once per second; when the generation works for other signers and only s's token is
+ * missing (a token not plugged in yet, or a wrong token label), at most every P11_RELOAD_BUSY_MS, since a reload
+ * makes those signers wait and log in again. */
 static int connect_locked(signer *s)
 {
 	struct p11_module *m = s->mod;
-	int64_t now = signer_mono_ms();
+	int64_t now = signer_mono_ms(), since = now - m->last_load_ms;
+	int need = m->gen == NULL || m->gen->broken;
 
-	if (m->gen == NULL || m->gen->broken || slot_find(m->gen, &s->uri) == NULL) {
-		if (m->last_load_ms != 0 && now - m->last_load_ms < P11_RETRY_MS && m->gen != NULL &&
-		    !m->gen->broken)
-			return VA_ERR_SIGNER_DOWN; /* another signer reloaded it just now; the token is not in it */
-		if (m->last_load_ms != 0 && now - m->last_load_ms < P11_RETRY_MS && m->gen == NULL)
+	if (!need && slot_find(m->gen, &s->uri) == NULL) {
+		if (others_bound(m, s) && since < P11_RELOAD_BUSY_MS) {
+			log_debug("signer %s: token not present; module in use, next reload in %lld ms", s->conf.name,
+				  (long long)(P11_RELOAD_BUSY_MS - since));
 			return VA_ERR_SIGNER_DOWN;
+		}
+		need = 1;
+	}
+	if (need) {
+		if (m->last_load_ms != 0 && since < P11_RETRY_MS)
+			return VA_ERR_SIGNER_DOWN; /* reloaded less than a second ago, by us or another signer */
 		module_reload_locked(m);
 		if (m->gen == NULL)
 			return VA_ERR_SIGNER_DOWN;
