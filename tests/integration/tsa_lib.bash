@@ -37,9 +37,25 @@ tsad = {
 CONF
 }
 
-tsa_start() { # name conf port
+tsa_start() { # name conf port: fails with the daemon's log if it does not come up
+	local i pidvar="${1}_pid"
 	daemon_start "$1" "$BIN/tsad" -c "$2"
-	wait_http "http://127.0.0.1:$3/healthz" 30
+	for ((i = 0; i < 300; i++)); do
+		curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$3/healthz" 2>/dev/null && return 0
+		kill -0 "${!pidvar}" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "--- $T/$1.log:" >&2
+	cat "$T/$1.log" >&2
+	fail "tsad $1 did not come up on port $3"
+}
+
+# tsa_port [other]: a free port different from other (two free_port calls may return the same one).
+tsa_port() {
+	local p
+	p=$(free_port)
+	while [ "$p" = "${1:-}" ]; do p=$(free_port); done
+	echo "$p"
 }
 
 # tsa_post URL REQFILE RESPFILE: POSTs a query, prints the HTTP status.

@@ -109,7 +109,8 @@ min=$(smin "$T/s3")
 ok "round 3: $(lines "$T/s3") tokens, killed with SIGKILL under load"
 
 # round 4: two tsad processes on the one store at once, both killed
-pa=$(free_port) pb=$(free_port)
+pa=$(tsa_port)
+pb=$(tsa_port "$pa")
 start_one t4a "$pa"
 start_one t4b "$pb"
 : >"$T/s4"
