@@ -5,6 +5,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -390,6 +391,20 @@ store *store_open(const char *path, int flags, uint64_t map_size, int *err)
 		log_err("store: mkdir %s: %s", path, strerror(errno));
 		rc = VA_ERR_IO;
 		goto out;
+	}
+	if (!(flags & STORE_CREATE)) {
+		/* Without STORE_CREATE, LMDB would still create an empty environment in an existing directory. */
+		char data[PATH_MAX];
+		struct stat sb;
+		if ((size_t)snprintf(data, sizeof(data), "%s/data.mdb", path) >= sizeof(data)) {
+			rc = VA_ERR_INVAL;
+			goto out;
+		}
+		if (stat(data, &sb) != 0) {
+			log_err("store: %s: no store there", path);
+			rc = errno == ENOENT ? VA_ERR_NOTFOUND : VA_ERR_IO;
+			goto out;
+		}
 	}
 	if ((rc = store_lmdb_err(mdb_env_create(&st->env), "env create")) != 0)
 		goto out;

@@ -428,6 +428,15 @@ static void test_open_errors(void **state)
 	assert_null(store_open(sub, STORE_RDWR | STORE_CREATE, LIM_STORE_MAP_MAX + 1, &err));
 	assert_int_equal(err, VA_ERR_RANGE);
 
+	/* An existing empty directory is no store either, and opening it does not make one. */
+	assert_int_equal(mkdir(sub, 0700), 0);
+	assert_null(store_open(sub, STORE_RDWR, 0, &err));
+	assert_int_equal(err, VA_ERR_NOTFOUND);
+	struct stat sb;
+	char data[400];
+	snprintf(data, sizeof(data), "%s/data.mdb", sub);
+	assert_int_not_equal(stat(data, &sb), 0);
+
 	/* Create, close, reopen read-only: writes are refused, reads work. */
 	st = store_open(sub, STORE_RDWR | STORE_CREATE, 0, &err);
 	assert_non_null(st);
@@ -1259,6 +1268,20 @@ static void test_damaged_values(void **state)
 	assert_int_equal(last, 51);
 	store_close(f->st);
 
+	/* A counter or an issuer of the wrong size. */
+	raw_put(f->dir, "meta", "c:n", 3, "abc", 3);
+	uint8_t ikey[4] = { 0, 0, 0, 1 };
+	raw_put(f->dir, "issuers", ikey, 4, "\x01short", 6);
+	f->st = store_open(f->dir, STORE_RDWR, 0, &err);
+	assert_non_null(f->st);
+	uint64_t next;
+	assert_int_equal(store_counter_peek(f->st, "n", &next), VA_ERR_STORE);
+	assert_int_equal(store_counter_reserve(f->st, "n", 1, &next), VA_ERR_STORE);
+	struct store_issuer iss;
+	assert_int_equal(store_issuer_get(f->st, "ca1", &iss), VA_ERR_STORE);
+	assert_int_equal(store_check(f->st), 9); /* + the issuer; its two certificates now have no issuer (+2) */
+	store_close(f->st);
+
 	/* A well-formed record that does not match its change (edited behind the store's back). */
 	key[3] = (uint8_t)f->ca;
 	key[5] = 0x06;
@@ -1271,7 +1294,7 @@ static void test_damaged_values(void **state)
 	raw_put(f->dir, "certs", key, 6, val, 36);
 	f->st = store_open(f->dir, STORE_RDONLY, 0, &err);
 	assert_non_null(f->st);
-	assert_int_equal(store_check(f->st), 7);
+	assert_int_equal(store_check(f->st), 10); /* the 9 above + certificate 6 against its change */
 }
 
 /* ---- threads ---- */
