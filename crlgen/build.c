@@ -49,18 +49,29 @@ static size_t put_ext(uint8_t *out, const uint8_t *oid, size_t oidlen, int criti
 	return n;
 }
 
+/* The last revocationDate encoded: revocations come in batches sharing a time. */
+struct time_cache {
+	int64_t t;
+	size_t len; /* 0: empty */
+	uint8_t der[DER_TIME_MAX];
+};
+
 /* One revokedCertificates entry (RFC 5280 5.1.2.6) into out (CRL_ENTRY_DER_MAX octets). Returns its length or
  * 0 when a time cannot be encoded. */
-static size_t entry_encode(uint8_t *out, const struct crl_entry *e)
+static size_t entry_encode(uint8_t *out, const struct crl_entry *e, struct time_cache *tc)
 {
 	uint8_t body[CRL_ENTRY_DER_MAX], exts[96], val[DER_TIME_MAX];
 	size_t n = 0, x = 0, t;
 
 	n += cder_put_serial(body + n, &e->serial);
-	t = cder_put_time(body + n, e->revoked_at, 0);
-	if (t == 0)
-		return 0;
-	n += t;
+	if (tc->len == 0 || tc->t != e->revoked_at) {
+		tc->len = cder_put_time(tc->der, e->revoked_at, 0);
+		tc->t = e->revoked_at;
+		if (tc->len == 0)
+			return 0;
+	}
+	memcpy(body + n, tc->der, tc->len);
+	n += tc->len;
 	if (e->reason >= 0) {
 		/* CRLReason ::= ENUMERATED; "unspecified" is not passed in (RFC 5280 5.3.1 SHOULD). */
 		val[0] = DER_ENUMERATED;
@@ -86,15 +97,27 @@ struct pass {
 	uint64_t bytes;
 	uint64_t fp;     /* fingerprint of the encoded entries */
 	int bad_time;
+	struct time_cache tc;
 	struct writer *w; /* pass 2 only */
 };
 
 static uint64_t fp_mix(uint64_t h, const uint8_t *p, size_t n)
 {
 	/* Not cryptographic: it only has to notice that a concurrent writer changed an entry between the passes. */
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 0x100000001b3ULL;
-	return h;
+	uint64_t w;
+
+	h ^= n;
+	while (n >= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0x100000001b3ULL;
+		h ^= h >> 29;
+		p += 8;
+		n -= 8;
+	}
+	w = 0;
+	memcpy(&w, p, n);
+	h = (h ^ w) * 0x100000001b3ULL;
+	return h ^ (h >> 29);
 }
 
 /* Buffered output that feeds the digest with the bytes written while hashing is on. */
@@ -164,7 +187,7 @@ static int count_emit(void *ctx, const struct crl_entry *e)
 {
 	struct pass *ps = ctx;
 	uint8_t der[CRL_ENTRY_DER_MAX];
-	size_t n = entry_encode(der, e);
+	size_t n = entry_encode(der, e, &ps->tc);
 
 	if (n == 0) {
 		ps->bad_time = 1;
@@ -180,7 +203,7 @@ static int write_emit(void *ctx, const struct crl_entry *e)
 {
 	struct pass *ps = ctx;
 	uint8_t der[CRL_ENTRY_DER_MAX];
-	size_t n = entry_encode(der, e);
+	size_t n = entry_encode(der, e, &ps->tc);
 
 	if (n == 0) {
 		ps->bad_time = 1;

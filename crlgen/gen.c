@@ -96,6 +96,7 @@ struct full_src {
 	int64_t cutoff; /* INT64_MIN: keep expired entries forever */
 	crl_emit_fn emit;
 	void *ctx;
+	uint64_t walked;
 };
 
 static int full_rec(void *arg, const struct store_serial *serial, const struct store_cert_rec *rec)
@@ -103,6 +104,8 @@ static int full_rec(void *arg, const struct store_serial *serial, const struct s
 	struct full_src *f = arg;
 	struct crl_entry e;
 
+	if (++f->walked % CRLGEN_TRIM_EVERY == 0)
+		crl_store_map_trim();
 	if (f->cutoff != INT64_MIN && rec->not_after != 0 && rec->not_after < f->cutoff)
 		return 0;
 	e.serial = *serial;
@@ -122,9 +125,14 @@ static int full_source(void *arg, crl_emit_fn emit, void *ctx)
 {
 	struct full_src *f = arg;
 
+	int rc;
+
 	f->emit = emit;
 	f->ctx = ctx;
-	return store_cert_foreach(f->st, f->issuer, 1, full_rec, f);
+	f->walked = 0;
+	rc = store_cert_foreach(f->st, f->issuer, 1, full_rec, f);
+	crl_store_map_trim();
+	return rc;
 }
 
 /* Builds into a temporary file, verifies, renames. Retries when the store changed between the two passes. */

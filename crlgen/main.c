@@ -3,6 +3,7 @@
  *
  *   crlgen -c FILE          daemon: republish every `interval`, and within `change_delay` of a change
  *   crlgen -c FILE --once   publish every configured CRL once and exit (cron); non-zero if any failed
+ *   crlgen -c FILE --once --delta   only delta CRLs against the current full CRLs (e.g. hourly from cron)
  *   crlgen -c FILE -n       check the configuration and exit
  */
 #include <errno.h>
@@ -33,7 +34,7 @@ struct ctx {
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: crlgen -c FILE [-n] [--once]\n");
+	fprintf(stderr, "usage: crlgen -c FILE [-n] [--once [--delta]]\n");
 }
 
 static signer *signer_for(struct ctx *c, const char *name)
@@ -91,13 +92,16 @@ static void ctx_close(struct ctx *c)
 	metrics_free(c->m);
 }
 
-static int run_once(struct ctx *c)
+static int run_once(struct ctx *c, int delta_only)
 {
 	int failed = 0;
 
-	for (size_t i = 0; i < c->njobs; i++)
-		if (crl_job_full(&c->jobs[i], c->st, c->conf->publish_dir) != 0)
+	for (size_t i = 0; i < c->njobs; i++) {
+		int rc = delta_only ? crl_job_delta(&c->jobs[i], c->st, c->conf->publish_dir)
+				    : crl_job_full(&c->jobs[i], c->st, c->conf->publish_dir);
+		if (rc != 0)
 			failed++;
+	}
 	return failed ? 1 : 0;
 }
 
@@ -224,12 +228,13 @@ static int run_daemon(struct ctx *c)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = { { "once", no_argument, NULL, 'o' }, { NULL, 0, NULL, 0 } };
+	static const struct option opts[] = { { "once", no_argument, NULL, 'o' },
+					      { "delta", no_argument, NULL, 'd' }, { NULL, 0, NULL, 0 } };
 	struct crlgen_conf *conf = NULL;
 	struct ctx c;
 	va_config *cfg = NULL;
 	const char *file = NULL;
-	int check = 0, once = 0, opt, err = 0, rc = 1;
+	int check = 0, once = 0, delta_only = 0, opt, err = 0, rc = 1;
 
 	memset(&c, 0, sizeof(c));
 	log_init("crlgen", 0, LOG_LVL_INFO);
@@ -240,10 +245,11 @@ int main(int argc, char **argv)
 		case 'c': file = optarg; break;
 		case 'n': check = 1; break;
 		case 'o': once = 1; break;
+		case 'd': delta_only = 1; break;
 		default: usage(); return 2;
 		}
 	}
-	if (file == NULL || optind != argc) {
+	if (file == NULL || optind != argc || (delta_only && !once)) {
 		usage();
 		return 2;
 	}
@@ -261,7 +267,7 @@ int main(int argc, char **argv)
 	c.conf = conf;
 	if (ctx_open(&c) != 0)
 		goto out;
-	rc = once ? run_once(&c) : run_daemon(&c);
+	rc = once ? run_once(&c, delta_only) : run_daemon(&c);
 out:
 	ctx_close(&c);
 	free(conf);
