@@ -90,10 +90,15 @@ static int group_setup(void **state)
 {
 	const char *tmp = getenv("TMPDIR");
 	char conf[512];
+	size_t n;
 
 	(void)state;
 	log_init("test_signer", 0, LOG_LVL_DEBUG);
-	snprintf(dir, sizeof(dir), "%s/va-signer.XXXXXX", tmp ? tmp : "/tmp");
+	n = (size_t)snprintf(dir, sizeof(dir), "%s/va-signer.", tmp ? tmp : "/tmp");
+	if (n + 7 > sizeof(dir))
+		return -1;
+	memset(dir + n, 'X', 6); /* mkdtemp's template */
+	dir[n + 6] = '\0';
 	if (mkdtemp(dir) == NULL)
 		return -1;
 	snprintf(tokdir, sizeof(tokdir), "%s/tokens", dir);
