@@ -68,6 +68,7 @@ struct tsad {
 	metrics_counter *reservations;
 	pthread_rwlock_t lock; /* guards gen: requests read, reload writes */
 	struct tsad_gen *gen;
+	int clock_bad;         /* main thread only (tick): last clock state logged */
 };
 
 static const struct config_key tsad_keys[] = {
@@ -499,6 +500,28 @@ static int tsad_ready(void *arg, char *why, size_t whylen)
 	return rc;
 }
 
+/* Main thread, about once a second: brings a signer that went down back without waiting for traffic (a load
+ * balancer routes none to a node whose /readyz fails), and logs clock state changes once. */
+static void tsad_tick(void *arg)
+{
+	struct tsad *d = arg;
+	const char *why = NULL;
+	int bad;
+
+	pthread_rwlock_rdlock(&d->lock);
+	if (!signer_ready(d->gen->sg)) {
+		if (signer_probe(d->gen->sg) == 0)
+			log_info("tsad: signer %s is back", signer_name(d->gen->sg));
+	}
+	bad = tsa_clock_check(d->gen->clk, &why) != 0;
+	pthread_rwlock_unlock(&d->lock);
+	if (bad && !d->clock_bad)
+		log_warn("tsad: not issuing tokens: %s", why);
+	else if (!bad && d->clock_bad)
+		log_info("tsad: clock good again, issuing tokens");
+	d->clock_bad = bad;
+}
+
 static int tsad_reload(void *arg)
 {
 	struct tsad *d = arg;
@@ -574,7 +597,7 @@ int tsad_run(const char *path, int check_only)
 		goto out;
 	log_info("tsad: listening on %s:%u, serials from %s", d.gen->conf.http.listen, (unsigned)http_port(srv),
 		 d.counter);
-	rc = http_main_loop(tsad_reload, NULL, 1000, &d);
+	rc = http_main_loop(tsad_reload, tsad_tick, 1000, &d);
 	ex = rc == 0 ? 0 : 1;
 out:
 	http_stop(srv);
