@@ -454,7 +454,20 @@ size_t signer_max_sig_len(const signer *s)
 
 int signer_ready(signer *s)
 {
-	return s != NULL && !atomic_load(&s->down);
+	if (s == NULL)
+		return 0;
+	if (!atomic_load(&s->down))
+		return 1;
+	/* Down: readiness probes may be the only callers left (a load balancer routes nothing to a node that is not
+	 * ready), so they drive the reconnection too, at the same rate limit as signing. */
+	if (s->conf.type == SIGNER_PKCS11) {
+		int err = VA_OK;
+		EVP_PKEY *k = p11_acquire(s, &err);
+
+		if (k != NULL)
+			(void)p11_release(s, k, 0);
+	}
+	return !atomic_load(&s->down);
 }
 
 static int md_allowed(const EVP_MD *md)

@@ -77,7 +77,9 @@ int signer_key_type(const signer *s);
 /* Upper bound of a signature's length in octets. */
 size_t signer_max_sig_len(const signer *s);
 
-/* 1 if the last operation succeeded or a reconnection did; 0 while down. Cheap (no token round trip). */
+/* 1 if the last operation succeeded or a reconnection did; 0 while down. Cheap while up (an atomic load). While
+ * down it also makes the reconnection attempt when one is due (at most once per second), so a signer whose only
+ * caller is a /readyz probe (no traffic routed to a node that is not ready) still comes back by itself. */
 int signer_ready(signer *s);
 /* Performs a real check (a test signature) and updates readiness; returns 0 or a va_err. For /readyz probes
  * called at most every few seconds. */
