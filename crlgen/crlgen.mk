@@ -7,3 +7,6 @@ crlgen_SRCS := crlgen/main.c $(CRL_CORE_SRCS) $(CRL_DAEMON_SRCS)
 
 UNIT_TESTS += test_crl_build
 test_crl_build_SRCS := $(CRL_CORE_SRCS)
+
+UNIT_TESTS += test_crl_gen
+test_crl_gen_SRCS := $(CRL_CORE_SRCS) $(CRL_DAEMON_SRCS)
