@@ -1,19 +1,21 @@
 /*
  * bench_store: figures of the LMDB revocation store.
  *
- *   bench_store [-k] [-l LOOKUPS] [-d DIR] N
+ *   bench_store [-k] [-l LOOKUPS] [-t THREADS] [-d DIR] N
  *
  * 1. import rate: N certificates (random 16-octet serials, 1% revoked) through store_batch_put, one durable
  *    commit per LIM_STORE_BATCH records. This measures the store, not the index.txt parser (that is vactl's);
  *    then the same N again (the idempotent re-import: every record found unchanged);
  * 2. status lookup latency of store_cert_get, p50/p99/mean, for random hits and random misses (LOOKUPS of each,
- *    default 100000), single thread, warm page cache (right after the import);
+ *    default 100000), single thread, warm page cache (right after the import); then the aggregate rate of
+ *    THREADS threads (default 2) doing LOOKUPS random hits each, which shows what the shared map lock costs;
  * 3. bytes of store per certificate: pages in use after the import, and the size of a compacting backup.
  *
  * The store lives in a fresh directory under $TMPDIR (or -d DIR, which must not exist), removed at the end
  * unless -k. The last line is a Markdown table row for perf/RESULTS.md.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,9 +83,32 @@ static long long file_size(const char *dir)
 	return stat(p, &sb) == 0 ? (long long)sb.st_size : -1;
 }
 
+struct tput {
+	store *st;
+	uint32_t ca;
+	uint64_t n, lookups, seed;
+	int errors;
+};
+
+static void *tput_thread(void *p)
+{
+	struct tput *t = p;
+	uint64_t x = t->seed;
+
+	for (uint64_t j = 0; j < t->lookups; j++) {
+		struct store_cert_rec r;
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		struct store_serial s = tsl_serial_rand(1, x % t->n);
+		t->errors += store_cert_get(t->st, t->ca, &s, &r) != 0;
+	}
+	return NULL;
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: bench_store [-k] [-l LOOKUPS] [-d DIR] N\n");
+	fprintf(stderr, "usage: bench_store [-k] [-l LOOKUPS] [-t THREADS] [-d DIR] N\n");
 	exit(2);
 }
 
@@ -91,7 +116,7 @@ int main(int argc, char **argv)
 {
 	char top[300], dir[400], bdir[400];
 	int keep = 0, err, rc = 1, opt;
-	uint64_t n, lookups = 100000, existed = 0;
+	uint64_t n, lookups = 100000, existed = 0, nthreads = 2;
 	const char *user_dir = NULL;
 	store *st = NULL;
 	store_batch *b = NULL;
@@ -101,10 +126,11 @@ int main(int argc, char **argv)
 	uint32_t *hit_ns = NULL, *miss_ns = NULL;
 	struct store_stats stats;
 
-	while ((opt = getopt(argc, argv, "kl:d:")) != -1) {
+	while ((opt = getopt(argc, argv, "kl:t:d:")) != -1) {
 		switch (opt) {
 		case 'k': keep = 1; break;
 		case 'l': lookups = strtoull(optarg, NULL, 10); break;
+		case 't': nthreads = strtoull(optarg, NULL, 10); break;
 		case 'd': user_dir = optarg; break;
 		default: usage();
 		}
@@ -112,7 +138,7 @@ int main(int argc, char **argv)
 	if (optind != argc - 1)
 		usage();
 	n = strtoull(argv[optind], NULL, 10);
-	if (n == 0 || n > 100000000ULL || lookups == 0 || lookups > 10000000ULL)
+	if (n == 0 || n > 100000000ULL || lookups == 0 || lookups > 10000000ULL || nthreads == 0 || nthreads > 64)
 		usage();
 	log_init("bench_store", 0, LOG_LVL_WARN);
 
@@ -199,6 +225,29 @@ int main(int argc, char **argv)
 	}
 	struct lat lh = lat_summary(hit_ns, lookups), lm = lat_summary(miss_ns, lookups);
 
+	/* Aggregate rate of several threads. */
+	pthread_t th[64];
+	struct tput tp[64];
+	t0 = now_s();
+	for (uint64_t i = 0; i < nthreads; i++) {
+		tp[i] = (struct tput){ .st = st, .ca = ca, .n = n, .lookups = lookups, .seed = 0x9E3779B97F4A7C15ULL + i };
+		if (pthread_create(&th[i], NULL, tput_thread, &tp[i]) != 0) {
+			fprintf(stderr, "pthread_create failed: %llu threads\n", (unsigned long long)i);
+			nthreads = i; /* join the ones that run */
+			break;
+		}
+	}
+	int tput_errors = 0;
+	for (uint64_t i = 0; i < nthreads; i++) {
+		pthread_join(th[i], NULL);
+		tput_errors += tp[i].errors;
+	}
+	double t_tput = now_s() - t0;
+	if (tput_errors || nthreads == 0) {
+		fprintf(stderr, "%d lookups failed in threads\n", tput_errors);
+		goto out;
+	}
+
 	/* 3. size */
 	if (store_stats_get(st, &stats) != 0)
 		goto out;
@@ -214,6 +263,8 @@ int main(int argc, char **argv)
 	printf("store_cert_get hit:  p50 %.2f us  p99 %.2f us  mean %.2f us (%llu lookups)\n", lh.p50, lh.p99, lh.mean,
 	       (unsigned long long)lookups);
 	printf("store_cert_get miss: p50 %.2f us  p99 %.2f us  mean %.2f us\n", lm.p50, lm.p99, lm.mean);
+	printf("%llu threads: %.0f lookups/s in all\n", (unsigned long long)nthreads,
+	       (double)(nthreads * lookups) / t_tput);
 	printf("size: %.1f bytes/cert in use (%llu of %llu map bytes, file %lld), %.1f bytes/cert compacted\n",
 	       (double)stats.map_used / (double)n, (unsigned long long)stats.map_used,
 	       (unsigned long long)stats.map_size, file_size(dir), (double)compact / (double)n);
