@@ -10,3 +10,6 @@ test_crl_build_SRCS := $(CRL_CORE_SRCS)
 
 UNIT_TESTS += test_crl_gen
 test_crl_gen_SRCS := $(CRL_CORE_SRCS) $(CRL_DAEMON_SRCS)
+
+FUZZERS += fuzz_crl_verify
+fuzz_crl_verify_SRCS := $(CRL_CORE_SRCS)
