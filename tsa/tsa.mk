@@ -14,4 +14,6 @@ fuzz_tsa_request_SRCS := $(TSA_CORE_SRCS) tests/unit/test_tsa_util.c
 ifeq ($(words $(filter common/store.c common/signer.c common/http.c common/config.c,$(COMMON_SRCS))),4)
 PROGRAMS += tsad
 tsad_SRCS := tsa/main.c tsa/tsad.c $(TSA_CORE_SRCS)
+UNIT_TESTS += test_tsa_cert
+test_tsa_cert_SRCS := tsa/tsad.c $(TSA_CORE_SRCS) tests/unit/test_tsa_util.c
 endif

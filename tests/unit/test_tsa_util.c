@@ -77,6 +77,19 @@ int tt_pki_init(struct tt_pki *p, int key_type, int eku_critical)
 	return 0;
 }
 
+X509 *tt_cert_with_eku(const struct tt_pki *p, const char *eku, const char *eku2)
+{
+	X509 *x = make_cert("Test TSA variant", 3, p->key, p->ca, p->ca_key);
+
+	if ((eku != NULL && !add_ext(x, p->ca, NID_ext_key_usage, eku)) ||
+	    (eku2 != NULL && !add_ext(x, p->ca, NID_ext_key_usage, eku2)) ||
+	    X509_sign(x, p->ca_key, EVP_sha256()) <= 0) {
+		X509_free(x);
+		return NULL;
+	}
+	return x;
+}
+
 void tt_pki_clear(struct tt_pki *p)
 {
 	EVP_PKEY_free(p->ca_key);

@@ -22,6 +22,10 @@ struct tt_pki {
 int tt_pki_init(struct tt_pki *p, int key_type, int eku_critical);
 void tt_pki_clear(struct tt_pki *p);
 
+/* A certificate for p->key issued by p->ca with the given extendedKeyUsage value ("critical,timeStamping", ...;
+ * NULL: none) and, when eku2 is set, a second extendedKeyUsage extension. Caller frees. */
+X509 *tt_cert_with_eku(const struct tt_pki *p, const char *eku, const char *eku2);
+
 /* tsa_sign_fn over an EVP_PKEY (arg). */
 int tt_sign(void *arg, const EVP_MD *md, const uint8_t *data, size_t len, uint8_t *sig, size_t *siglen);
 /* AlgorithmIdentifier DER for key with SHA-256; returns the length or -1. */
