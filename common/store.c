@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -478,6 +479,51 @@ int store_ping(store *st)
 	rc = store_rtxn_begin(st, &txn);
 	if (rc == 0)
 		store_rtxn_end(st, txn);
+	return rc;
+}
+
+int store_map_trim(store *st)
+{
+	MDB_txn *txn;
+	MDB_val k = { .mv_size = strlen(META_SCHEMA), .mv_data = (void *)META_SCHEMA }, v;
+	char line[PATH_MAX + 256];
+	FILE *fp;
+	int rc, found = 0;
+
+	if (st == NULL)
+		return VA_ERR_INVAL;
+	/* LMDB does not tell where its map is (me_mapaddr is only set for MDB_FIXEDMAP); a value read from the
+	 * store points into it, and /proc/self/maps gives the mapping that holds that address. */
+	if ((rc = store_rtxn_begin(st, &txn)) != 0)
+		return rc;
+	rc = store_lmdb_err(mdb_get(txn, st->db_meta, &k, &v), "reading the schema version");
+	if (rc)
+		goto out;
+	fp = fopen("/proc/self/maps", "re");
+	if (fp == NULL) {
+		rc = VA_ERR_IO;
+		goto out;
+	}
+	while (!found && fgets(line, sizeof(line), fp) != NULL) {
+		unsigned long lo, hi;
+		char perms[8];
+		uintptr_t a = (uintptr_t)v.mv_data;
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || a < lo || a >= hi)
+			continue;
+		found = 1;
+		/* Without MDB_WRITEMAP the map is read-only and shared: dropping the pages loses nothing. */
+		if (strcmp(perms, "r--s") != 0) {
+			rc = VA_ERR_STORE;
+		} else if (madvise((void *)lo, hi - lo, MADV_DONTNEED) != 0) {
+			log_warn("store: madvise: %s", strerror(errno));
+			rc = VA_ERR_IO;
+		}
+	}
+	fclose(fp);
+	if (!found)
+		rc = VA_ERR_NOTFOUND;
+out:
+	store_rtxn_end(st, txn);
 	return rc;
 }
 

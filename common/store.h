@@ -260,5 +260,10 @@ VA_MUST_CHECK int store_backup(store *st, const char *dest);
 int store_check(store *st);
 /* Readable? (readiness probe: a read transaction can be started). */
 int store_ping(store *st);
+/* Drops this process's page-table references to the memory map (madvise MADV_DONTNEED on LMDB's read-only
+ * shared map): the pages stay in the page cache and fault back in on the next touch, so data seen by live
+ * transactions does not change. For long walks (CRL builds over 10^6 records) that would otherwise count the
+ * whole map in the process's RSS. Safe from a foreach callback. */
+int store_map_trim(store *st);
 
 #endif
