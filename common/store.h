@@ -229,7 +229,8 @@ VA_MUST_CHECK int store_meta_get(store *st, const char *name, void *buf, size_t 
 /* Bulk writes: one write transaction per LIM_STORE_BATCH records, each change logged. Records that already
  * exist unchanged are skipped (re-import is a no-op), so an import killed half-way is completed by running it
  * again. A batch is all or nothing. While a transaction is open (from the first put after a commit to the next
- * commit) the batch holds LMDB's writer lock: other writers, in any process, wait. A batch is used by one
+ * commit) the batch holds LMDB's writer lock: other writers, in any process, wait, and the thread that owns the
+ * batch must not call any other writing function meanwhile (it would wait for itself). A batch is used by one
  * thread (LMDB write transactions belong to the thread that began them). */
 typedef struct store_batch store_batch;
 store_batch *store_batch_begin(store *st, int *err);
