@@ -35,7 +35,7 @@ const char *config_dir(const va_config *cfg);
 /* A top-level setting by name ("ocspd"), or NULL when absent. Valid until config_free. */
 const config_setting_t *config_section(const va_config *cfg, const char *name);
 /* Makes value absolute against config_dir() unless it already is; VA_ERR_RANGE if out is too small. */
-int config_resolve_path(const va_config *cfg, const char *value, char *out, size_t outlen);
+VA_MUST_CHECK int config_resolve_path(const va_config *cfg, const char *value, char *out, size_t outlen);
 
 /* Schema checking. Each key a group may hold, with its type (CONFIG_TYPE_INT, _INT64, _FLOAT, _STRING, _BOOL,
  * _GROUP, _LIST, _ARRAY) and whether it is required. INT accepts INT64 and vice versa. */
@@ -64,7 +64,7 @@ struct store_conf {
 };
 int config_read_log(const va_config *cfg);  /* applies log { level = "info"; syslog = false; } */
 /* Same checks without applying (for -n): *level is an enum log_level, *use_syslog 0 or 1. */
-int config_parse_log(const va_config *cfg, int *level, int *use_syslog);
+VA_MUST_CHECK int config_parse_log(const va_config *cfg, int *level, int *use_syslog);
 int config_read_store(const va_config *cfg, struct store_conf *out);
 /* Reads every entry of the signers list into out (at most max). */
 int config_read_signers(const va_config *cfg, struct signer_conf *out, size_t max, size_t *n);

@@ -771,6 +771,7 @@ http_server *http_start(const struct http_conf *conf, const struct http_route *r
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
 	sigset_t block, old;
 	const union MHD_DaemonInfo *di;
+	int ok = 0;
 
 	if (conf == NULL || (nroutes > 0 && routes == NULL))
 		return NULL;
@@ -804,7 +805,7 @@ http_server *http_start(const struct http_conf *conf, const struct http_route *r
 	srv->ready_arg = ready_arg;
 	srv->m = m;
 	if (http_routes_init(srv, routes, nroutes) != VA_OK)
-		goto fail;
+		goto out;
 	if (m != NULL)
 		srv->inflight_g = metrics_gauge_new(m, "http_requests_in_flight", "HTTP requests being processed", NULL);
 
@@ -827,17 +828,20 @@ http_server *http_start(const struct http_conf *conf, const struct http_route *r
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (srv->d == NULL) {
 		log_err("http: cannot listen on %s port %u: %s", conf->listen, (unsigned)conf->port, strerror(errno));
-		goto fail;
+		goto out;
 	}
 	di = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
 	srv->port = di != NULL && di->port != 0 ? di->port : conf->port;
 	log_info("http: listening on %s port %u (%u threads, %u connections, %u per address, timeout %us, body "
 		 "max %zu)", conf->listen, (unsigned)srv->port, conf->threads, conf->conn_limit, conf->per_ip_limit,
 		 conf->timeout, conf->body_max);
+	ok = 1;
+out:
+	if (!ok) {
+		http_server_free(srv);
+		srv = NULL;
+	}
 	return srv;
-fail:
-	http_server_free(srv);
-	return NULL;
 }
 
 uint16_t http_port(const http_server *srv)

@@ -78,7 +78,7 @@ void http_response_header(struct http_response *resp, const char *name, const ch
 void http_response_text(struct http_response *resp, unsigned status, const char *text);
 /* Sets status, content_type (static string or NULL) and a heap copy of data as the body (freed by the wrapper).
  * Returns 0 or VA_ERR_NOMEM (resp then answers 503). */
-int http_response_copy(struct http_response *resp, unsigned status, const char *content_type, const void *data,
+VA_MUST_CHECK int http_response_copy(struct http_response *resp, unsigned status, const char *content_type, const void *data,
 		       size_t len);
 
 typedef void (*http_handler_fn)(void *arg, const struct http_request *req, struct http_response *resp);
