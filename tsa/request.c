@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/ts.h>
 #include <openssl/x509.h>
@@ -282,5 +283,8 @@ int tsa_request_parse(const struct tsa_accept *a, const uint8_t *der, size_t len
 	rc = 0;
 out:
 	TS_REQ_free(req);
+	/* A refused request is the client's problem: leave no decoder errors for the next log_openssl(). */
+	if (rc != 0)
+		ERR_clear_error();
 	return rc;
 }

@@ -202,7 +202,7 @@ static int piece_cmp(const void *x, const void *y)
 
 static int build_certs(tsa_token_ctx *c, X509 *cert, STACK_OF(X509) *chain)
 {
-	int n = 1 + sk_X509_num(chain), rc = VA_ERR_NOMEM;
+	int n = 1 + (chain != NULL ? sk_X509_num(chain) : 0), rc = VA_ERR_NOMEM;
 	struct piece *ders = calloc((size_t)n, sizeof(*ders));
 	size_t total = 0;
 	struct dw w;

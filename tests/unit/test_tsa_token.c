@@ -135,6 +135,25 @@ static void test_verify_all_digests(void **state)
 	}
 }
 
+/* A signer without a chain file: the token carries the TSA certificate alone. */
+static void test_no_chain(void **state)
+{
+	struct fx *f = *state;
+	struct tsa_token_conf tc;
+	struct timespec t = { 1700000000, 0 };
+	TS_RESP *r;
+	STACK_OF(X509) *certs;
+
+	conf_init(f, &tc);
+	tc.chain = NULL;
+	r = issue(f, &tc, EVP_sha256(), 9, 1, 10, t, 1);
+	certs = TS_RESP_get_token(r)->d.sign->cert;
+	assert_non_null(certs);
+	assert_int_equal(sk_X509_num(certs), 1);
+	assert_int_equal(X509_cmp(sk_X509_value(certs, 0), f->pki.cert), 0);
+	TS_RESP_free(r);
+}
+
 static void test_fields(void **state)
 {
 	struct fx *f = *state;
@@ -369,6 +388,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_verify_all_digests, setup_ec, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_all_digests, setup_rsa, teardown),
+		cmocka_unit_test_setup_teardown(test_no_chain, setup_ec, teardown),
 		cmocka_unit_test_setup_teardown(test_fields, setup_ec, teardown),
 		cmocka_unit_test_setup_teardown(test_fields, setup_rsa, teardown),
 		cmocka_unit_test(test_gentime_format),
