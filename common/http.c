@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -393,6 +394,24 @@ static enum MHD_Result http_builtin(struct http_conn *hc, struct MHD_Connection 
 	}
 }
 
+/* RFC 9112 3.2.2: a server MUST accept the absolute form ("http://host/path") of the request target; routes and
+ * handlers get its path. */
+static const char *http_origin_path(const char *url)
+{
+	const char *p;
+
+	if (url[0] == '/')
+		return url;
+	if (strncasecmp(url, "http://", 7) == 0)
+		p = url + 7;
+	else if (strncasecmp(url, "https://", 8) == 0)
+		p = url + 8;
+	else
+		return url; /* "*" or garbage: matches no route */
+	p = strchr(p, '/');
+	return p != NULL ? p : "/";
+}
+
 static enum MHD_Result http_dispatch(struct http_conn *hc, struct MHD_Connection *con, const char *url,
 				     const char *method)
 {
@@ -404,7 +423,7 @@ static enum MHD_Result http_dispatch(struct http_conn *hc, struct MHD_Connection
 	/* HEAD is GET without a body (RFC 9110 9.3.2): handlers see GET, libmicrohttpd drops the body. */
 	req.method = hc->method == HTTP_HEAD ? HTTP_GET : (enum http_method)hc->method;
 	req.method_str = method;
-	req.path = url;
+	req.path = http_origin_path(url);
 	req.query = hc->has_query ? hc->query : NULL;
 	req.body = hc->body_len > 0 ? hc->body : NULL;
 	req.body_len = hc->body_len;
@@ -482,7 +501,7 @@ static enum MHD_Result http_first_call(struct http_conn *hc, struct MHD_Connecti
 	hc->too_large = 0;
 	hc->discarded = 0;
 	hc->method = http_method_parse(method);
-	hc->rt = http_route_find(srv, url);
+	hc->rt = http_route_find(srv, http_origin_path(url));
 	hc->state = HC_BODY;
 	/* The body cap is enforced on the announced length before a byte of the body is read (and before
 	 * "100 Continue" is sent). */

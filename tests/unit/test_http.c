@@ -454,6 +454,14 @@ static void test_raw_path_query_body(void **state)
 	assert_non_null(strstr(r.body, "path=/q query=a=%20b&c=d+e "));
 	request(f->port, "GET /q? HTTP/1.1\r\nHost: x\r\n\r\n", &r);
 	assert_non_null(strstr(r.body, "path=/q query= "));
+	/* absolute form (RFC 9112 3.2.2), as proxies send it */
+	request(f->port, "GET http://example.test:8080/ocsp/MEI%2B?a=b HTTP/1.1\r\nHost: example.test\r\n\r\n", &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "path=/ocsp/MEI%2B query=a=b "));
+	request(f->port, "GET http://example.test HTTP/1.1\r\nHost: example.test\r\n\r\n", &r);
+	assert_non_null(strstr(r.body, "path=/ query=(none) "));
+	request(f->port, "GET HTTP://example.test/healthz HTTP/1.1\r\nHost: example.test\r\n\r\n", &r);
+	assert_string_equal(r.body, "ok\n");
 
 	/* POST body delivered exactly, up to body_max inclusive */
 	for (size_t i = 0; i < sizeof(body); i++) {
