@@ -49,6 +49,12 @@ void tsa_clock_free(tsa_clock *c)
 	free(c);
 }
 
+void tsa_clock_take_over(tsa_clock *c, const tsa_clock *old)
+{
+	if (old != NULL && old->high_ns > c->high_ns)
+		c->high_ns = old->high_ns;
+}
+
 void tsa_clock_set_adjtimex(tsa_clock *c, tsa_adjtimex_fn fn, void *arg)
 {
 	c->adjtimex = fn != NULL ? fn : adjtimex_kernel;

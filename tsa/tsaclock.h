@@ -40,6 +40,10 @@ tsa_clock *tsa_clock_new(unsigned accuracy_ms, int require_sync);
 /* Accepts NULL. */
 void tsa_clock_free(tsa_clock *c);
 
+/* Carries the latest issued time of old over to c (a configuration reload must not forget it and so miss a
+ * backwards step). Neither may be in use by other threads. */
+void tsa_clock_take_over(tsa_clock *c, const tsa_clock *old);
+
 /* Replaces the kernel state reader (tests); NULL restores ntp_adjtime. Call before threads use c. */
 void tsa_clock_set_adjtimex(tsa_clock *c, tsa_adjtimex_fn fn, void *arg);
 

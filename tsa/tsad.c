@@ -535,6 +535,7 @@ static int tsad_reload(void *arg)
 		log_warn("tsad: store, name, serial_block and http settings change only with a restart");
 	pthread_rwlock_wrlock(&d->lock);
 	old = d->gen;
+	tsa_clock_take_over(g->clk, old->clk);
 	d->gen = g;
 	pthread_rwlock_unlock(&d->lock);
 	gen_free(old);

@@ -142,6 +142,16 @@ static void test_backwards_step(void **state)
 	assert_int_equal(tsa_clock_check(c, &why), 0);
 	fake_now = (struct timespec){ 1700000011, 0 };
 	assert_int_equal(tsa_clock_read(c, &now, &why), 0);
+	/* a new clock object (configuration reload) keeps the latest issued time */
+	{
+		tsa_clock *c2 = tsa_clock_new(1000, 0);
+
+		tsa_clock_take_over(c2, c);
+		fake_now = (struct timespec){ 1700000005, 0 };
+		assert_int_equal(tsa_clock_read(c2, &now, &why), VA_ERR_CLOCK);
+		tsa_clock_take_over(c2, NULL);
+		tsa_clock_free(c2);
+	}
 	/* a leap second repeated by the kernel (1 s back) with a 100 ms accuracy pauses issuance */
 	tsa_clock_free(c);
 	c = tsa_clock_new(100, 0);
