@@ -640,6 +640,35 @@ static void test_paths(void **state)
 	config_free(cfg);
 }
 
+/* The commented example in conf/ (tests run from the top of the tree) passes every common reader. */
+static void test_example_conf(void **state)
+{
+	struct signer_conf *sg = calloc(LIM_SIGNERS_MAX, sizeof(*sg));
+	static const char *const services[] = { "ocspd", "tsad", "crlgen" };
+	struct store_conf sc;
+	struct http_conf hc;
+	size_t n = 0;
+	int err, level, sl;
+	va_config *cfg = config_load("conf/va.conf", &err);
+
+	(void)state;
+	assert_non_null(sg);
+	assert_non_null(cfg);
+	assert_int_equal(config_parse_log(cfg, &level, &sl), VA_OK);
+	assert_int_equal(config_read_store(cfg, &sc), VA_OK);
+	assert_int_equal(config_read_signers(cfg, sg, LIM_SIGNERS_MAX, &n), VA_OK);
+	assert_true(n >= 1);
+	for (size_t i = 0; i < 3; i++) {
+		const config_setting_t *sec = config_section(cfg, services[i]);
+		if (sec == NULL)
+			continue;
+		http_conf_defaults(&hc);
+		assert_int_equal(config_read_http(cfg, config_setting_get_member(sec, "http"), &hc), VA_OK);
+	}
+	config_free(cfg);
+	free(sg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -657,6 +686,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_log_section, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_paths, setup, teardown),
+		cmocka_unit_test(test_example_conf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
