@@ -658,5 +658,11 @@ int config_read_http(const va_config *cfg, const config_setting_t *group, struct
 	HTTP_INT("conn_memory", 4096, 16 * 1024 * 1024, conn_memory, size_t);
 	HTTP_INT("body_max", 1, LIM_HTTP_BODY_MAX, body_max, size_t);
 #undef HTTP_INT
+	/* libmicrohttpd divides conn_limit among the pool threads: each needs at least one. */
+	if (problems == 0 && out->conn_limit < out->threads) {
+		config_error(group, "%s: conn_limit (%u) must be at least threads (%u)", where, out->conn_limit,
+			     out->threads);
+		problems++;
+	}
 	return problems ? VA_ERR_CONFIG : VA_OK;
 }

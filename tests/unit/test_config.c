@@ -383,6 +383,8 @@ static void test_http_out_of_range(void **state)
 		assert_int_equal(check_http(f, text, &hc) < 0, 1);
 		expect_msg(f, 3, cases[i].msg);
 	}
+	assert_int_equal(check_http(f, "ocspd = {\n http = { threads = 4; conn_limit = 3; };\n};\n", &hc), VA_ERR_CONFIG);
+	expect_msg(f, 2, "conn_limit (3) must be at least threads (4)");
 	/* the bounds themselves are accepted */
 	assert_int_equal(check_http(f, "ocspd = { http = { port = 65535; threads = 256; timeout = 3600; "
 				       "conn_memory = 4096; body_max = 1048576; per_ip_limit = 1; }; };\n", &hc),
