@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <lmdb.h>
 
 #include "store.h"
 #include "test_store_lib.h"
@@ -433,6 +434,105 @@ static void test_map_growth_with_reader(void **state)
 	store_close(st);
 }
 
+/* ---- stale reader slots ---- */
+
+/* Child: opens, reads (taking a reader slot, kept by its cached transaction), says so, then waits. */
+static int slot_holder(const char *dir, uint32_t ca, int ready_fd, int block_fd)
+{
+	int err;
+	store *st = store_open(dir, STORE_RDONLY, 0, &err);
+	struct store_serial s = tsl_serial(1);
+	struct store_cert_rec r;
+
+	if (st == NULL || store_cert_get(st, ca, &s, &r) != VA_ERR_NOTFOUND)
+		return 10;
+	write_byte(ready_fd, 'r');
+	(void)read_byte(block_fd); /* until the parent closes the pipe */
+	store_close(st);
+	return 0;
+}
+
+struct reader_pids {
+	pid_t pids[16];
+	int n;
+};
+
+static int reader_line(const char *msg, void *ctx)
+{
+	struct reader_pids *r = ctx;
+	int pid;
+
+	if (sscanf(msg, "%d", &pid) == 1 && r->n < 16)
+		r->pids[r->n++] = pid;
+	return 0;
+}
+
+static int has_pid(const struct reader_pids *r, pid_t pid)
+{
+	for (int i = 0; i < r->n; i++)
+		if (r->pids[i] == pid)
+			return 1;
+	return 0;
+}
+
+static pid_t spawn_holder(struct fx *f, int *block_w)
+{
+	int ready[2], block[2];
+	pid_t pid;
+
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(block), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(ready[0]);
+		close(block[1]);
+		_exit(slot_holder(f->dir, f->ca, ready[1], block[0]));
+	}
+	close(ready[1]);
+	close(block[0]);
+	assert_int_equal(read_byte(ready[0]), 'r');
+	close(ready[0]);
+	*block_w = block[1];
+	return pid;
+}
+
+static void test_stale_reader_cleared(void **state)
+{
+	struct fx *f = *state;
+	int alive_w, dead_w, err;
+	pid_t alive, dead;
+	store *st;
+	MDB_env *env;
+	struct reader_pids r = { .n = 0 };
+
+	/* One process keeps the environment open (so nobody re-initialises the lock file), one dies holding a
+	 * reader slot. */
+	alive = spawn_holder(f, &alive_w);
+	dead = spawn_holder(f, &dead_w);
+	assert_int_equal(kill(dead, SIGKILL), 0);
+	int status = wait_child(dead);
+	assert_true(WIFSIGNALED(status));
+	close(dead_w);
+
+	st = store_open(f->dir, STORE_RDWR, 0, &err); /* runs mdb_reader_check */
+	assert_non_null(st);
+	store_close(st);
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);
+	assert_int_equal(mdb_env_open(env, f->dir, MDB_RDONLY, 0), 0);
+	assert_int_equal(mdb_reader_list(env, reader_line, &r), 0);
+	mdb_env_close(env);
+	assert_true(has_pid(&r, alive));
+	assert_false(has_pid(&r, dead));
+
+	close(alive_w);
+	status = wait_child(alive);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -441,6 +541,7 @@ int main(void)
 		T(test_reader_sees_whole_pairs),
 		T(test_sigkill_during_import),
 		T(test_map_growth_with_reader),
+		T(test_stale_reader_cleared),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
