@@ -3,10 +3,16 @@
  *
  * Internal thread pool with epoll; every limit set explicitly from struct http_conf (libmicrohttpd's defaults
  * are unlimited). A request body over body_max is answered 413 as soon as Content-Length says so, before the
- * body is read. The wrapper answers /healthz, /readyz (through the service's ready callback) and /metrics itself;
- * other paths go to the service's routes. Handlers see the raw (not percent-decoded) path.
+ * body is read (and before "100 Continue"); the connection is then closed. A chunked body that grows past
+ * body_max is discarded and answered 413 when it ends (libmicrohttpd 0.9.75 cannot answer in the middle of a
+ * body); one still arriving after another max(body_max, 64 KiB) gets its connection closed. A request target
+ * over LIM_HTTP_URL_MAX gets 414. The wrapper answers /healthz, /readyz (through the service's ready callback)
+ * and /metrics itself; other paths go to the service's routes. Handlers see the raw (not percent-decoded) path;
+ * an absolute-form target ("http://host/p") is reduced to its path.
  *
- * Lifetime: handlers run on pool threads; they must be thread-safe.
+ * Threads: handlers and the ready callback run on pool threads, several at once: they must be thread-safe and
+ * should not block for long (a blocked handler holds every connection of its thread). No allocation is made
+ * per request by the wrapper beyond libmicrohttpd's response object and a copied body.
  */
 #ifndef VA_HTTP_H
 #define VA_HTTP_H
@@ -65,9 +71,10 @@ struct http_response {
 	 * http_response_copy(). A status outside 100..999 is answered 500 (and body_free still called). */
 	struct http_header headers[LIM_HTTP_HEADERS_MAX];
 	size_t nheaders;
-	/* Short [A-Za-z0-9_.:-] label (at most 31 chars) for metrics ("ok", "malformed", "cached", ...); NULL: "ok" for status < 400,
-	 * "client_error" for 4xx, "server_error" for 5xx. At most 16 distinct labels per route are counted apart
-	 * (further ones count as "other"); the string is read during the handler's return only. */
+	/* Short [A-Za-z0-9_.:-] label (at most 31 chars) for metrics ("ok", "malformed", "cached", ...); NULL:
+	 * "ok" for status < 400, "client_error" for 4xx, "server_error" for 5xx. At most 16 distinct labels per
+	 * route are counted apart (further ones, and invalid ones, count as "other"); read when the handler
+	 * returns, not kept. */
 	const char *result;
 	char text[256];           /* storage for http_response_text() */
 };
@@ -78,19 +85,21 @@ void http_response_header(struct http_response *resp, const char *name, const ch
 void http_response_text(struct http_response *resp, unsigned status, const char *text);
 /* Sets status, content_type (static string or NULL) and a heap copy of data as the body (freed by the wrapper).
  * Returns 0 or VA_ERR_NOMEM (resp then answers 503). */
-VA_MUST_CHECK int http_response_copy(struct http_response *resp, unsigned status, const char *content_type, const void *data,
-		       size_t len);
+VA_MUST_CHECK int http_response_copy(struct http_response *resp, unsigned status, const char *content_type,
+				    const void *data, size_t len);
 
 typedef void (*http_handler_fn)(void *arg, const struct http_request *req, struct http_response *resp);
 
 struct http_route {
 	const char *prefix;       /* path prefix this route serves, e.g. "/" or "/crl/" (longest prefix wins) */
-	unsigned methods;         /* HTTP_GET | HTTP_POST ...; other methods get 405 with an Allow header */
+	unsigned methods;         /* HTTP_GET | HTTP_POST ...; other methods get 405 with an Allow header.
+				   * HTTP_OTHER admits any method but GET/HEAD/POST (method_str tells which). */
 	http_handler_fn fn;
 	void *arg;
 };
 
-/* Readiness: 0 when ready, else fill why (a short reason) and return non-zero. Called on /readyz. */
+/* Readiness: 0 when ready, else fill why (a short reason) and return non-zero. Called on every /readyz, from
+ * pool threads (keep it cheap: cache an expensive probe). NULL: always ready. During http_stop /readyz is 503. */
 typedef int (*http_ready_fn)(void *arg, char *why, size_t whylen);
 
 typedef struct http_server http_server;
@@ -112,9 +121,12 @@ long http_inflight(const http_server *srv);
  * /readyz answers 503 and responses carry "Connection: close". Accepts NULL. */
 void http_stop(http_server *srv);
 
-/* Signal loop for daemons: installs SIGTERM/SIGINT/SIGHUP handlers that only set flags, then waits.
- * On SIGHUP calls reload(arg) (its failure is logged, the old configuration stays); on SIGTERM/SIGINT returns 0.
- * tick(arg), if set, is called about every tick_ms milliseconds from the main thread (cache refresh, CRL timers). */
+/* Signal loop for daemons, run on the main thread after http_start: installs SIGTERM/SIGINT/SIGHUP handlers that
+ * only set flags, then waits. On SIGHUP calls reload(arg) (its failure is logged, the old configuration stays);
+ * on SIGTERM/SIGINT returns 0 (the caller then calls http_stop, which drains). tick(arg), if set, is called
+ * about every tick_ms milliseconds (0: every second) from the main thread (cache refresh, CRL timers). The
+ * pool threads started by http_start block these signals; a signal taken by another thread is still seen
+ * within 250 ms. Returns VA_ERR_IO if the handlers cannot be installed. */
 int http_main_loop(int (*reload)(void *arg), void (*tick)(void *arg), unsigned tick_ms, void *arg);
 
 #endif
