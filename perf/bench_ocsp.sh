@@ -1,98 +1,131 @@
 #!/usr/bin/env bash
-# perf/bench_ocsp.sh: ocspd against its peers in one run (wrk on loopback, server and load on separate cores):
-#   ocspd-get / ocspd-post   cached answers (one certificate, no nonce), keep-alive and connection-close
-#   ocspd-nonce              a nonce in every request: every answer signed (SoftHSM2 RSA key, as deployed)
-#   openssl-ocsp             `openssl ocsp -index` on the same CA and index.txt (POST)
-#   nginx-static             nginx serving a static file of the size of an OCSP response (the HTTP ceiling)
-# at concurrency 1, 16, 64, 256; then cached GETs over 1000 certificates with 10^4 and 10^7 certificates in the
-# store (OCSP_BENCH_SIZES). Appends "ocsp ..." lines to $OUT/results.txt; ratios go to perf/RESULTS.md.
-# Env: DURATION, OCSP_BENCH_CONNS="1 16 64 256", OCSP_BENCH_SIZES="10000 10000000".
+# perf/bench_ocsp.sh: ocspd against its peers, in one run, server pinned to $SERVER_CPU and wrk to $LOAD_CPU.
+#   - ocspd cached answers (GET per RFC 5019, and POST), keep-alive and connection-close
+#   - ocspd with a nonce in every request (every answer signed) vs the signer's raw rate (bench_signer, 1 thread)
+#   - `openssl ocsp` as a responder on the same CA and index.txt (file key: what small deployments run)
+#   - nginx serving a static file of the same size as the OCSP response (this machine's HTTP ceiling)
+#   - cached GET at 10^4, 10^6 and 10^7 certificates in the store
+# Env: DURATION (s per wrk run, default 10), CONNS (default "1 16 64 256"), SCALES (default "4 6 7"),
+#      OCSPD_THREADS (pool threads, default 1: one core), SKIP (words: peers, nonce, scale).
+# Results: perf/out/results.txt ("ocsp ..." lines); the ratios go into perf/RESULTS.md.
 . "$(dirname "$0")/lib.sh"
-[ -x "$BIN/ocspd" ] && [ -x "$BIN/vactl" ] || make -C "$VA_TOP" --no-print-directory all >/dev/null
-export VA_TOP
-P="$W/pki"
-VA_PKI_QUIET=1 VA_PKI_KEYTYPE=rsa "$VA_TOP/scripts/pki.sh" "$P" >/dev/null
-export SOFTHSM2_CONF="$P/softhsm2.conf"
-CONNS=${OCSP_BENCH_CONNS:-1 16 64 256}
+CONNS=${CONNS:-1 16 64 256}
+SCALES=${SCALES:-4 6 7}
+OCSPD_THREADS=${OCSPD_THREADS:-1}
+SKIP=${SKIP:-}
+skip() { [[ " $SKIP " == *" $1 "* ]]; }
 
-conf() { # PORT SIGNER ISSUER STOREPATH
-	cat <<CONF
-log = { level = "warning"; syslog = false; };
-store = { path = "$4"; map_size_mb = 8192; };
+P="$W/pki"
+VA_PKI_QUIET=1 "$VA_TOP/scripts/pki.sh" "$P" >/dev/null
+export SOFTHSM2_CONF="$P/softhsm2.conf"
+PORT=$(free_port)
+URL="http://127.0.0.1:$PORT"
+cat >"$P/bench.conf" <<CONF
+log = { level = "warning"; };
+store = { path = "store"; map_size_mb = 4096; };
 signers = (
-  { name = "ocsp1"; type = "pkcs11"; uri = "pkcs11:token=va;object=ocsp1;type=private"; pin_file = "$P/pin";
-    cert = "$P/ocsp1.pem"; },
-  { name = "cafile"; type = "file"; key = "$P/cafile.key"; cert = "$P/cafile.pem"; }
+  { name = "ocsp1"; type = "pkcs11"; uri = "pkcs11:token=va;object=ocsp1;type=private"; pin_file = "pin";
+    cert = "ocsp1.pem"; }
 );
 ocspd = {
-  http = { listen = "127.0.0.1"; port = $1; threads = 1; conn_limit = 4096; per_ip_limit = 4096; timeout = 15; };
-  cas = ( { issuer = "$3"; signer = "$2"; responder_id = "key"; include_cert = true; } );
+  http = { listen = "127.0.0.1"; port = $PORT; threads = $OCSPD_THREADS; conn_limit = 8192; per_ip_limit = 8192;
+           timeout = 30; };
+  validity = 86400;
+  cas = ( { issuer = "ca1"; signer = "ocsp1"; responder_id = "key"; include_cert = true; } );
 };
 CONF
+VACTL() { "$BIN/vactl" -q -c "$P/bench.conf" "$@"; }
+VACTL init
+VACTL ca add ca1 "$P/ca1.pem"
+VACTL import ca1 --index "$P/ca1/index.txt"
+
+# Requests for a good certificate of ca1 (serial 1004): without and with a nonce.
+openssl ocsp -issuer "$P/ca1.pem" -serial 0x1004 -no_nonce -reqout "$W/req.der" >/dev/null 2>&1
+openssl ocsp -issuer "$P/ca1.pem" -serial 0x1004 -nonce -reqout "$W/req-nonce.der" >/dev/null 2>&1
+B64=$(base64 -w0 "$W/req.der" | sed 's|/|%2F|g; s|+|%2B|g; s|=|%3D|g')
+
+start_ocspd() {
+	bg_server ocspd "$BIN/ocspd" -c "$P/bench.conf"
+	wait_url "$URL/readyz" 60
+	curl -fsS -o "$W/resp.der" "$URL/$B64"
+}
+stop_ocspd() { kill "$ocspd_pid"; wait "$ocspd_pid" 2>/dev/null || true; }
+
+run_set() { # label url [body ctype]
+	local label=$1 url=$2 body=${3:-} ctype=${4:-}
+	for mode in keepalive close; do
+		for c in $CONNS; do
+			CLOSE=$([ $mode = close ] && echo 1 || echo 0) wrk_run "$label" "$url" "$c" "$body" "$ctype"
+		done
+	done
 }
 
-# 1. The peers on the demo CA ca1 (index.txt from scripts/pki.sh).
-D="$W/main"
-mkdir -p "$D"
-PORT=$(free_port)
-conf "$PORT" ocsp1 ca1 "$D/store" >"$D/va.conf"
-"$BIN/vactl" -q -c "$D/va.conf" init
-"$BIN/vactl" -q -c "$D/va.conf" ca add ca1 "$P/ca1.pem"
-"$BIN/vactl" -q -c "$D/va.conf" import ca1 --index "$P/ca1/index.txt"
-bg_server ocspd "$BIN/ocspd" -c "$D/va.conf"
-wait_url "http://127.0.0.1:$PORT/readyz"
-openssl ocsp -issuer "$P/ca1.pem" -serial 0x1004 -no_nonce -reqout "$D/req.der" 2>/dev/null
-openssl ocsp -issuer "$P/ca1.pem" -serial 0x1004 -nonce -reqout "$D/nonce.der" 2>/dev/null
-GETPATH=/$(base64 -w0 "$D/req.der")
-curl -s -o "$D/resp.der" "http://127.0.0.1:$PORT$GETPATH"
-OPORT=$(free_port)
-# openssl ocsp takes a bare port (it binds every address) for the length of the run.
-bg_server osslocsp openssl ocsp -index "$P/ca1/index.txt" -port "$OPORT" -rsigner "$P/ocsp1-file.pem" \
-	-rkey "$P/ocsp1-file.key" -CA "$P/ca1.pem" -ndays 1
-for _ in $(seq 50); do
-	curl -fs -o /dev/null --max-time 2 --data-binary @"$D/req.der" -H 'Content-Type: application/ocsp-request' \
-		"http://127.0.0.1:$OPORT/" && break
-	sleep 0.1
-done
-NPORT=$(free_port)
-nginx_static "$NPORT" "$D/resp.der"
-for close in 0 1; do
-	for c in $CONNS; do
-		CLOSE=$close wrk_run "ocsp ocspd-get bytes=$(stat -c %s "$D/resp.der")" "http://127.0.0.1:$PORT$GETPATH" "$c"
-		CLOSE=$close wrk_run "ocsp ocspd-post" "http://127.0.0.1:$PORT/" "$c" "$D/req.der" application/ocsp-request
-		CLOSE=$close wrk_run "ocsp nginx-static" "http://127.0.0.1:$NPORT/static" "$c"
-		CLOSE=$close wrk_run "ocsp openssl-ocsp" "http://127.0.0.1:$OPORT/" "$c" "$D/req.der" application/ocsp-request
-		CLOSE=$close wrk_run "ocsp ocspd-nonce" "http://127.0.0.1:$PORT/" "$c" "$D/nonce.der" application/ocsp-request
-	done
-done
-kill "$ocspd_pid" "$osslocsp_pid" "$nginx_pid" 2>/dev/null || true
+echo "# ocsp bench: DURATION=$DURATION threads=$OCSPD_THREADS server_cpu=$SERVER_CPU load_cpu=$LOAD_CPU" |
+	tee -a "$OUT/results.txt"
+start_ocspd
+echo "ocsp response size: $(stat -c %s "$W/resp.der") bytes" | tee -a "$OUT/results.txt"
+run_set "ocsp ocspd-cached-get" "$URL/$B64"
+run_set "ocsp ocspd-cached-post" "$URL/" "$W/req.der" application/ocsp-request
+if ! skip nonce; then
+	run_set "ocsp ocspd-nonce-post" "$URL/" "$W/req-nonce.der" application/ocsp-request
+fi
+stop_ocspd
 
-# 2. Store size: cached GETs over 1000 certificates, 10^4 against 10^7 certificates in the store.
-for N in ${OCSP_BENCH_SIZES:-10000 10000000}; do
-	S="$W/n$N"
-	mkdir -p "$S"
-	awk -v n="$N" 'BEGIN { for (i = 0; i < n; i++) printf "V\t300101000000Z\t\t%X\tunknown\t/CN=b%d\n", 1048576 + i, i }' \
-		>"$S/index.txt"
-	SPORT=$(free_port)
-	conf "$SPORT" cafile cafile "$S/store" >"$S/va.conf"
-	"$BIN/vactl" -q -c "$S/va.conf" init
-	"$BIN/vactl" -q -c "$S/va.conf" ca add cafile "$P/cafile.pem"
-	"$BIN/vactl" -q -c "$S/va.conf" import cafile --index "$S/index.txt"
-	rm -f "$S/index.txt"
-	# 1000 certificates spread over the whole store.
-	: >"$S/paths"
-	for k in $(seq 0 999); do
-		serial=$(printf '%X' $((1048576 + k * (N / 1000))))
-		openssl ocsp -issuer "$P/cafile.pem" -serial "0x$serial" -no_nonce -reqout "$S/r.der" 2>/dev/null
-		echo "/$(base64 -w0 "$S/r.der")" >>"$S/paths"
+if ! skip nonce; then
+	# The signer's raw rate on the same core: the ceiling of every-answer-signed.
+	make -C "$VA_TOP" --no-print-directory benches >/dev/null
+	line=$(on_server "$VA_TOP/build/perf/bench_signer" -c "$P/bench.conf" -s ocsp1 -t 1 -d "$DURATION" |
+		grep '^bench=signer')
+	echo "ocsp signer-raw ${line#bench=signer }" | tee -a "$OUT/results.txt"
+fi
+
+if ! skip peers; then
+	# nginx: a static file of the response's size.
+	np=$(free_port)
+	nginx_static "$np" "$W/resp.der"
+	run_set "ocsp nginx-static" "http://127.0.0.1:$np/static"
+	kill "$nginx_pid"; wait "$nginx_pid" 2>/dev/null || true
+
+	# openssl ocsp responder on the same CA and index (file key for its signer: it cannot use the token).
+	op=$(free_port)
+	bg_server openssl openssl ocsp -index "$P/ca1/index.txt" -port "$op" -rsigner "$P/ocsp1-file.pem" \
+		-rkey "$P/ocsp1-file.key" -CA "$P/ca1.pem" -nmin 1440
+	for _ in $(seq 50); do curl -s -o /dev/null --data-binary @"$W/req.der" "http://127.0.0.1:$op/" && break; sleep 0.1; done
+	# wrk gets no answer from `openssl ocsp` (its one-connection-at-a-time HTTP/1.0 server): perf/httpload.py
+	# drives it instead, one connection per request; its own ceiling is measured against ocspd below.
+	for c in $CONNS; do
+		[ "$c" -le 64 ] || continue
+		line=$(on_load "$VA_TOP/perf/httpload.py" 127.0.0.1 "$op" / "$W/req.der" application/ocsp-request "$c" \
+			"$DURATION")
+		echo "ocsp openssl-ocsp-post mode=close conns=$c ${line#RESULT }" | tee -a "$OUT/results.txt"
 	done
-	bg_server ocspd "$BIN/ocspd" -c "$S/va.conf"
-	wait_url "http://127.0.0.1:$SPORT/readyz"
-	while read -r p; do curl -s -o /dev/null "http://127.0.0.1:$SPORT$p"; done <"$S/paths"
-	line=$(WRK_PATHS="$S/paths" taskset -c "$LOAD_CPU" wrk -t2 -c64 -d"${DURATION}s" --timeout 5s \
-		-s "$VA_TOP/perf/ocsp/paths.lua" "http://127.0.0.1:$SPORT/" 2>&1 | grep '^RESULT' || echo "RESULT rps=0 failed")
-	echo "ocsp store-size certs=$N mode=keepalive conns=64 ${line#RESULT }" | tee -a "$OUT/results.txt"
-	kill "$ocspd_pid" 2>/dev/null || true
-	wait "$ocspd_pid" 2>/dev/null || true
-	rm -rf "$S"
-done
+	kill "$openssl_pid"; wait "$openssl_pid" 2>/dev/null || true
+	start_ocspd
+	line=$(on_load "$VA_TOP/perf/httpload.py" 127.0.0.1 "$PORT" / "$W/req.der" application/ocsp-request 16 "$DURATION")
+	echo "ocsp httpload-ceiling(ocspd-cached-post) mode=close conns=16 ${line#RESULT }" | tee -a "$OUT/results.txt"
+	stop_ocspd
+fi
+
+if ! skip scale; then
+	# Store scale: 10^N certificates of ca1 (synthetic serials), cached GET at 64 connections, keep-alive.
+	have=$(VACTL stats | awk '/^certs/ {print $2}' || echo 0)
+	for n in $SCALES; do
+		total=$((10 ** n))
+		$PY - "$W/bulk.txt" "$total" <<'PYEOF'
+import sys
+path, total = sys.argv[1], int(sys.argv[2])
+with open(path, "w") as f:
+    for i in range(total):
+        # serials 0x7F000000... keep clear of the demo ones; half revoked so CRL-like data is realistic
+        s = "%016X" % (0x7F00000000000000 + i)
+        if i % 2:
+            f.write("R\t301231235959Z\t240101000000Z,keyCompromise\t%s\tunknown\t/CN=bulk%d\n" % (s, i))
+        else:
+            f.write("V\t301231235959Z\t\t%s\tunknown\t/CN=bulk%d\n" % (s, i))
+PYEOF
+		VACTL import ca1 --index "$W/bulk.txt" >/dev/null
+		start_ocspd
+		DURATION=$DURATION wrk_run "ocsp scale=1e$n ocspd-cached-get" "$URL/$B64" 64
+		stop_ocspd
+	done
+fi
