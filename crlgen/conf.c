@@ -25,6 +25,7 @@ static const struct config_key crl_keys[] = {
 	{ "delta", CONFIG_TYPE_BOOL, 0 },          { "delta_validity", CONFIG_TYPE_INT, 0 },
 	{ "retention", CONFIG_TYPE_INT, 0 },       { "ready_margin", CONFIG_TYPE_INT, 0 },
 	{ "idp", CONFIG_TYPE_STRING, 0 },          { "freshest_crl", CONFIG_TYPE_STRING, 0 },
+	{ "serial_from", CONFIG_TYPE_STRING, 0 },  { "serial_to", CONFIG_TYPE_STRING, 0 },
 };
 
 /* "file:line: message", like common/config does for the common sections. */
@@ -68,6 +69,17 @@ static int uri_ok(const char *u)
 		if (*p < 0x21 || *p > 0x7e)
 			return 0;
 	return strstr(u, "://") != NULL || strncmp(u, "ldap:", 5) == 0;
+}
+
+/* Two partitions of one issuer must not overlap (each certificate in exactly one CRL scope). */
+static int ranges_apart(const struct crl_range *a, const struct crl_range *b)
+{
+	if (!a->on || !b->on)
+		return 0;
+	/* a ends before b starts, or b ends before a starts */
+	if (a->has_to && crl_serial_cmp(&a->to, &b->from) <= 0)
+		return 1;
+	return b->has_to && crl_serial_cmp(&b->to, &a->from) <= 0;
 }
 
 static int read_crl(const va_config *cfg, const config_setting_t *g, struct crlgen_conf *out, struct crl_conf *c)
@@ -117,6 +129,34 @@ static int read_crl(const va_config *cfg, const config_setting_t *g, struct crlg
 	    (rc == 1 && !uri_ok(c->freshest))) {
 		conf_err(g, "%s.freshest_crl must be a URI of printable ASCII, at most %d octets", where,
 			     CRL_URI_MAX);
+		problems++;
+	}
+	/* Partitions by serial range: [serial_from, serial_to), hex. */
+	char hex[2 * LIM_SERIAL_MAX + 8];
+	const char *rk[2] = { "serial_from", "serial_to" };
+	for (int k = 0; k < 2; k++) {
+		rc = config_get_str(g, rk[k], hex, sizeof(hex));
+		if (rc < 0) {
+			problems++;
+		} else if (rc == 1) {
+			struct store_serial *dst = k == 0 ? &c->range.from : &c->range.to;
+			if (store_serial_from_hex(dst, hex) != 0) {
+				conf_err(config_setting_get_member(g, rk[k]), "%s.%s must be a hex serial", where, rk[k]);
+				problems++;
+			}
+			c->range.on = 1;
+			if (k == 1)
+				c->range.has_to = 1;
+		}
+	}
+	if (c->range.on && c->range.has_to && crl_serial_cmp(&c->range.from, &c->range.to) >= 0) {
+		conf_err(g, "%s: serial_from must be below serial_to", where);
+		problems++;
+	}
+	if (c->range.on && c->idp[0] == '\0') {
+		/* RFC 5280 5.2.5: a CRL covering only part of the certificates MUST carry an issuingDistributionPoint
+		 * naming that part (the certificates' CRL distribution point). */
+		conf_err(g, "%s: a partition (serial_from/serial_to) requires idp", where);
 		problems++;
 	}
 	/* RFC 5280 3.3: an entry MUST NOT be removed until it appeared on one regularly scheduled CRL issued after
@@ -186,9 +226,9 @@ int crlgen_conf_read(const va_config *cfg, struct crlgen_conf *out)
 			problems += read_crl(cfg, config_setting_get_elem(list, (unsigned)i), out, c);
 			for (size_t k = 0; k < out->ncrls; k++) {
 				if (strcmp(out->crls[k].name, c->name) == 0 ||
-				    strcmp(out->crls[k].issuer, c->issuer) == 0) {
+				    (strcmp(out->crls[k].issuer, c->issuer) == 0 && !ranges_apart(&out->crls[k].range, &c->range))) {
 					conf_err(config_setting_get_elem(list, (unsigned)i),
-						     "crlgen.crls[%d]: name and issuer must be unique", i);
+						 "crlgen.crls[%d]: names must be unique, and an issuer's scopes disjoint partitions", i);
 					problems++;
 				}
 			}

@@ -25,6 +25,17 @@
 #define CRLGEN_DELTA_CHANGES_MAX (256 * 1024) /* changes held to build one delta (~100 octets each) */
 #define CRLGEN_RETRY_SECONDS 5      /* wait after a failed publication */
 
+/* A serial-number partition of an issuer's CRL: serials in [from, to); has_to 0 means no upper bound. */
+struct crl_range {
+	int on;
+	struct store_serial from, to;
+	int has_to;
+};
+/* Numeric order of serials (negative ones first). */
+int crl_serial_cmp(const struct store_serial *a, const struct store_serial *b);
+/* 1 if s is in the range (always when the range is off). */
+int crl_range_has(const struct crl_range *r, const struct store_serial *s);
+
 struct crl_conf {
 	char name[CRL_NAME_MAX];           /* file names: <name>.crl, <name>-delta.crl */
 	char issuer[LIM_ISSUER_LABEL_MAX]; /* store label of the CA */
@@ -36,6 +47,7 @@ struct crl_conf {
 	int64_t ready_margin;              /* /readyz fails this close to the full CRL's nextUpdate */
 	char idp[CRL_URI_MAX + 1];         /* issuingDistributionPoint URI, "" for none */
 	char freshest[CRL_URI_MAX + 1];    /* freshestCRL URI (full CRLs), "" for none */
+	struct crl_range range;            /* serial_from / serial_to: a partitioned CRL (idp required) */
 };
 
 struct crlgen_conf {
@@ -73,9 +85,10 @@ VA_MUST_CHECK int crl_state_save(store *st, const char *name, const struct crl_s
 
 /* Delta entries (RFC 5280 5.2.4): the latest state of every certificate of `issuer` changed in (after, upto]:
  * revoked and held ones as in a full CRL, released holds as removeFromCRL (RFC 5280 5.3.1). Sorted by serial.
+ * range: only serials of this partition (NULL or off: all).
  * *out is malloc'd (free() it); VA_ERR_BUSY when more than CRLGEN_DELTA_CHANGES_MAX changes. */
-VA_MUST_CHECK int crl_delta_collect(store *st, uint32_t issuer, uint64_t after, uint64_t upto, int64_t retention_cutoff,
-				    struct crl_entry **out, size_t *n);
+VA_MUST_CHECK int crl_delta_collect(store *st, uint32_t issuer, const struct crl_range *range, uint64_t after,
+				    uint64_t upto, int64_t retention_cutoff, struct crl_entry **out, size_t *n);
 /* Source over an array (for crl_build). */
 struct crl_array {
 	const struct crl_entry *e;

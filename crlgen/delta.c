@@ -24,6 +24,7 @@ struct dchange {
 
 struct collect {
 	uint32_t issuer;
+	const struct crl_range *range;
 	uint64_t upto;
 	struct dchange *v;
 	size_t n, cap;
@@ -36,7 +37,7 @@ static int collect_fn(void *arg, const struct store_change *ch)
 
 	if (ch->seq > c->upto)
 		return 1; /* past the snapshot this publication describes */
-	if (ch->issuer_id != c->issuer || ch->op == STORE_OP_ISSUER_ADD)
+	if (ch->issuer_id != c->issuer || ch->op == STORE_OP_ISSUER_ADD || !crl_range_has(c->range, &ch->serial))
 		return 0;
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 256;
@@ -59,9 +60,10 @@ static int collect_fn(void *arg, const struct store_change *ch)
 	return 0;
 }
 
-/* Numeric order of serials (negative ones first), then change order. */
-static int serial_cmp(const struct store_serial *a, const struct store_serial *b)
+int crl_serial_cmp(const struct store_serial *a, const struct store_serial *b)
 {
+	if (a->len == 0 && b->len == 0)
+		return 0;
 	if (a->negative != b->negative)
 		return a->negative ? -1 : 1;
 	int sign = a->negative ? -1 : 1;
@@ -71,20 +73,30 @@ static int serial_cmp(const struct store_serial *a, const struct store_serial *b
 	return m < 0 ? -sign : (m > 0 ? sign : 0);
 }
 
+int crl_range_has(const struct crl_range *r, const struct store_serial *s)
+{
+	if (r == NULL || !r->on)
+		return 1;
+	if (crl_serial_cmp(s, &r->from) < 0)
+		return 0;
+	return !r->has_to || crl_serial_cmp(s, &r->to) < 0;
+}
+
+/* Serial order, then change order. */
 static int dchange_cmp(const void *x, const void *y)
 {
 	const struct dchange *a = x, *b = y;
-	int c = serial_cmp(&a->serial, &b->serial);
+	int c = crl_serial_cmp(&a->serial, &b->serial);
 
 	if (c != 0)
 		return c;
 	return a->seq < b->seq ? -1 : (a->seq > b->seq ? 1 : 0);
 }
 
-int crl_delta_collect(store *st, uint32_t issuer, uint64_t after, uint64_t upto, int64_t retention_cutoff,
-		      struct crl_entry **out, size_t *n)
+int crl_delta_collect(store *st, uint32_t issuer, const struct crl_range *range, uint64_t after, uint64_t upto,
+		      int64_t retention_cutoff, struct crl_entry **out, size_t *n)
 {
-	struct collect c = { .issuer = issuer, .upto = upto };
+	struct collect c = { .issuer = issuer, .range = range, .upto = upto };
 	struct crl_entry *ents = NULL;
 	size_t ne = 0;
 	int rc;
@@ -111,7 +123,7 @@ int crl_delta_collect(store *st, uint32_t issuer, uint64_t after, uint64_t upto,
 		/* The run of changes of one serial: the last gives the state, any hold/release in it matters. */
 		size_t j = i;
 		int hold = 0;
-		while (j < c.n && serial_cmp(&c.v[j].serial, &c.v[i].serial) == 0)
+		while (j < c.n && crl_serial_cmp(&c.v[j].serial, &c.v[i].serial) == 0)
 			hold |= c.v[j++].touched_hold;
 		const struct dchange *last = &c.v[j - 1];
 		struct crl_entry *e = &ents[ne];

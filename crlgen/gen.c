@@ -89,11 +89,14 @@ void crl_job_clear(struct crl_job *j)
 	j->pub = NULL;
 }
 
+#define FULL_SRC_DONE 1 /* stops the store walk early; not an error */
+
 /* Full CRL source: the issuer's revoked and held certificates straight from one store read transaction. */
 struct full_src {
 	store *st;
 	uint32_t issuer;
 	int64_t cutoff; /* INT64_MIN: keep expired entries forever */
+	const struct crl_range *range;
 	crl_emit_fn emit;
 	void *ctx;
 	uint64_t walked;
@@ -106,6 +109,13 @@ static int full_rec(void *arg, const struct store_serial *serial, const struct s
 
 	if (++f->walked % CRLGEN_TRIM_EVERY == 0)
 		crl_store_map_trim();
+	if (!crl_range_has(f->range, serial)) {
+		/* The walk is in serial order (positive serials ascending, after the negative ones): past the end of
+		 * the partition nothing more is ours. */
+		if (f->range->has_to && !serial->negative && crl_serial_cmp(serial, &f->range->to) >= 0)
+			return FULL_SRC_DONE;
+		return 0;
+	}
 	if (f->cutoff != INT64_MIN && rec->not_after != 0 && rec->not_after < f->cutoff)
 		return 0;
 	e.serial = *serial;
@@ -132,7 +142,7 @@ static int full_source(void *arg, crl_emit_fn emit, void *ctx)
 	f->walked = 0;
 	rc = store_cert_foreach(f->st, f->issuer, 1, full_rec, f);
 	crl_store_map_trim();
-	return rc;
+	return rc == FULL_SRC_DONE ? 0 : rc;
 }
 
 /* Builds into a temporary file, verifies, renames. Retries when the store changed between the two passes. */
@@ -229,7 +239,7 @@ static int delta_write(struct crl_job *j, store *st, const char *dir, uint64_t n
 	char fname[CRL_NAME_MAX + 16];
 	int rc;
 
-	rc = crl_delta_collect(st, j->issuer_id, base_seq, upto, cutoff_at(j, now), &ents, &n);
+	rc = crl_delta_collect(st, j->issuer_id, &j->cc->range, base_seq, upto, cutoff_at(j, now), &ents, &n);
 	if (rc != 0) {
 		log_err("crlgen: %s: delta changes: %s", j->cc->name, va_strerror(rc));
 		return rc;
@@ -252,7 +262,7 @@ int crl_job_full(struct crl_job *j, store *st, const char *dir)
 {
 	struct crl_params p;
 	struct crl_result res;
-	struct full_src fs = { .st = st, .issuer = j->issuer_id };
+	struct full_src fs = { .st = st, .issuer = j->issuer_id, .range = &j->cc->range };
 	struct crl_state ns = j->state;
 	uint64_t seq0, number;
 	int64_t now = clock_now_sec();
@@ -320,6 +330,7 @@ int crl_job_delta(struct crl_job *j, store *st, const char *dir)
 
 struct changed_scan {
 	uint32_t issuer;
+	const struct crl_range *range;
 	uint64_t last;
 	int found;
 };
@@ -329,7 +340,7 @@ static int changed_fn(void *arg, const struct store_change *ch)
 	struct changed_scan *c = arg;
 
 	c->last = ch->seq;
-	if (ch->issuer_id == c->issuer && ch->op != STORE_OP_ISSUER_ADD) {
+	if (ch->issuer_id == c->issuer && ch->op != STORE_OP_ISSUER_ADD && crl_range_has(c->range, &ch->serial)) {
 		c->found = 1;
 		return 1;
 	}
@@ -338,7 +349,7 @@ static int changed_fn(void *arg, const struct store_change *ch)
 
 int crl_job_changed(struct crl_job *j, store *st, int *changed)
 {
-	struct changed_scan c = { .issuer = j->issuer_id };
+	struct changed_scan c = { .issuer = j->issuer_id, .range = &j->cc->range };
 	uint64_t last;
 	int rc;
 

@@ -3,7 +3,6 @@
  * publish directory to serve it. The bytes go to a memory file; the walker must never read out of bounds, and
  * whatever it accepts must have self-consistent offsets. With a key loaded, the signature path runs too.
  */
-
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>

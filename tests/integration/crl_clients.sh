@@ -47,16 +47,22 @@ check_keytype() {
 	if [ "$kt" = ec ]; then expect_grep 'ecdsa-with-SHA256' "$T/ca1.txt" "$kt: ECDSA signature"; fi
 
 	# python3-cryptography: loader, signature, reason of each entry, no reason for "unspecified".
-	$PY - "$d/ca1.crl" "$PKI/ca1.pem" <<'PYEOF' >"$T/py.out" || { cat "$T/py.out"; fail "$kt: python check"; }
+	$PY - "$d/ca1.crl" "$PKI/ca1.pem" "$PKI/ca1/leaves.tsv" <<'PYEOF' >"$T/py.out" || { cat "$T/py.out"; fail "$kt: python check"; }
 import sys
 from cryptography import x509
 crl = x509.load_der_x509_crl(open(sys.argv[1], 'rb').read())
 ca = x509.load_pem_x509_certificate(open(sys.argv[2], 'rb').read())
 assert crl.is_signature_valid(ca.public_key()), "bad signature"
 assert crl.issuer == ca.subject
-want = {0x1006: 'key_compromise', 0x1007: 'superseded', 0x1008: 'cessation_of_operation',
-        0x1009: 'certificate_hold', 0x100a: 'key_compromise', 0x100b: None, 0x100d: 'key_compromise',
-        0x100e: 'affiliation_changed'}
+names = {'keyCompromise': 'key_compromise', 'superseded': 'superseded', 'CACompromise': 'ca_compromise',
+         'cessationOfOperation': 'cessation_of_operation', 'certificateHold': 'certificate_hold',
+         'affiliationChanged': 'affiliation_changed', 'privilegeWithdrawn': 'privilege_withdrawn',
+         'unspecified': None}
+want = {}
+for line in open(sys.argv[3]).read().splitlines()[1:]:
+    serial, name, status, reason = line.split('\t')
+    if status in ('revoked', 'hold'):
+        want[int(serial, 16)] = names[reason]
 got = {}
 for r in crl:
     try:
@@ -66,14 +72,16 @@ for r in crl:
     if r.serial_number == 0x100a:
         inv = r.extensions.get_extension_for_class(x509.InvalidityDate).value.invalidity_date
         assert inv.strftime('%Y%m%d%H%M%S') == '20240301120000', inv
-assert got == want, got
+assert got == want, (got, want)
+assert None in got.values() and 'certificate_hold' in got.values()
 print("python ok", len(got))
 PYEOF
-	expect_grep 'python ok 8' "$T/py.out" "$kt: python3-cryptography reads and verifies ca1"
+	nrev=$(awk -F'\t' 'NR > 1 && ($3 == "revoked" || $3 == "hold")' "$PKI/ca1/leaves.tsv" | wc -l)
+	expect_grep "python ok $nrev" "$T/py.out" "$kt: python3-cryptography reads and verifies ca1 ($nrev entries)"
 
 	# GnuTLS certtool.
 	certtool --crl-info --inder --infile "$d/ca1.crl" >"$T/ct.out" 2>&1 || fail "$kt: certtool --crl-info"
-	expect_grep 'Revoked certificates \(8\)' "$T/ct.out" "$kt: certtool counts 8 entries"
+	expect_grep "Revoked certificates \\($nrev\\)" "$T/ct.out" "$kt: certtool counts $nrev entries"
 	to_pem "$d/ca1.crl" "$T/ca1.crl.pem"
 	certtool --verify-crl --infile "$T/ca1.crl.pem" --load-ca-certificate "$PKI/ca1.pem" >"$T/ctv.out" 2>&1 ||
 		{ cat "$T/ctv.out"; fail "$kt: certtool --verify-crl"; }
@@ -162,6 +170,57 @@ bad 'validity not above interval' "s/validity = $CRL_VALIDITY/validity = 3600/" 
 bad 'a non-URI idp' 's#idp = "http://127.0.0.1:8082/crl/ca1.crl"#idp = "no uri"#' 'idp must be a URI'
 bad 'a wrong type' 's/interval = 3600/interval = "hour"/' 'interval must be'
 bad 'a missing crls list' 's/crls = (/crlz = (/' "unknown key 'crlz'"
+
+# Partitioned CRLs (a config change): ca1 split by serial range into two scopes, each with its own IDP.
+python_part() {
+	$PY - "$CONF" "$1" <<'PYEOF'
+import re, sys
+conf, mode = sys.argv[1], sys.argv[2]
+s = open(conf).read()
+lo = 'name = "ca1lo"; issuer = "ca1"; signer = "ca1"; validity = 604800; delta = true; serial_to = "1008";'
+hi = 'name = "ca1hi"; issuer = "ca1"; signer = "ca1"; validity = 604800; delta = true; serial_from = "1008";'
+if mode != 'noidp':
+    lo += ' idp = "http://127.0.0.1:8082/crl/ca1lo.crl";'
+    hi += ' idp = "http://127.0.0.1:8082/crl/ca1hi.crl";'
+if mode == 'overlap':
+    hi = hi.replace('serial_from = "1008"', 'serial_from = "1007"')
+s = re.sub(r'crls = \(.*\);\s*\};', 'crls = ( { %s }, { %s } );\n};' % (lo, hi), s, flags=re.S)
+open(sys.argv[1] + '.' + mode, 'w').write(s)
+PYEOF
+}
+python_part ok
+python_part noidp
+python_part overlap
+"$BIN/crlgen" -c "$CONF.ok" -n >/dev/null 2>&1 || { "$BIN/crlgen" -c "$CONF.ok" -n; fail "partition config refused"; }
+if "$BIN/crlgen" -c "$CONF.noidp" -n >"$T/p.out" 2>&1; then fail "partition without idp accepted"; fi
+expect_grep 'requires idp' "$T/p.out" "-n rejects a partition without idp (RFC 5280 5.2.5)"
+if "$BIN/crlgen" -c "$CONF.overlap" -n >"$T/p.out" 2>&1; then fail "overlapping partitions accepted"; fi
+expect_grep 'disjoint partitions' "$T/p.out" "-n rejects overlapping partitions"
+"$BIN/crlgen" -c "$CONF.ok" --once 2>"$T/part.log" || { cat "$T/part.log"; fail "partitioned --once"; }
+$PY - "$PKI/crl/ca1lo.crl" "$PKI/crl/ca1hi.crl" "$PKI/crl/ca1.crl" <<'PYEOF' >"$T/part.out" || { cat "$T/part.out"; fail "partition contents"; }
+import sys
+from cryptography import x509
+lo, hi, full = ({r.serial_number for r in x509.load_der_x509_crl(open(f, 'rb').read())} for f in sys.argv[1:4])
+assert lo and hi and not (lo & hi), (lo, hi)
+assert all(s < 0x1008 for s in lo) and all(s >= 0x1008 for s in hi), (lo, hi)
+assert lo | hi == full, (lo | hi, full)
+print("partition ok", len(lo), len(hi))
+PYEOF
+expect_grep 'partition ok' "$T/part.out" "each revoked serial in exactly one partition, split at 1008"
+for p in ca1lo ca1hi; do
+	openssl crl -inform DER -in "$PKI/crl/$p.crl" -CAfile "$PKI/chain1.pem" -noout -verify 2>&1 | grep -q 'verify OK' ||
+		fail "$p does not verify"
+	text "$PKI/crl/$p.crl" | grep -q "URI:http://127.0.0.1:8082/crl/$p.crl" || fail "$p without its IDP"
+done
+ok "partitions verify and name themselves in their IDP"
+# openssl verify -crl_check uses the partition whose IDP matches the certificate's CRL DP: the demo leaves
+# point at ca1.crl, so a partition named otherwise does not cover them (RFC 5280 6.3.3 (b)(2)(i)).
+openssl crl -inform DER -in "$PKI/crl/ca1hi.crl" -out "$T/hi.pem"
+cat "$PKI/root.pem" "$PKI/ca1.pem" >"$T/trust.pem"
+if openssl verify -crl_check -CAfile "$T/trust.pem" -CRLfile "$T/hi.pem" "$PKI/ca1/certs/1008.pem" >"$T/pv" 2>&1; then
+	fail "a partition whose IDP does not match the certificate's CRL DP was used"
+fi
+expect_grep 'different CRL scope' "$T/pv" "openssl checks the partition's IDP against the CRL DP"
 
 # Start-up errors: an issuer the store does not know, a signer without the CA's key.
 sed 's/issuer = "ca2"/issuer = "nosuch"/' "$CONF" >"$PKI/unk.conf"

@@ -75,6 +75,7 @@ ok "published after the token came back"
 if [ $have_tmpfs = 1 ]; then
 	curl -fsS -o "$T/good.crl" "$URL/crl/ca1.crl"
 	n2=$(crl_number "$T/good.crl")
+	before=$(openssl crl -inform DER -in "$T/good.crl" -noout -text | grep -c 'Serial Number')
 	errs=$(curl -fsS "$URL/metrics" | awk '/^crlgen_publications_total\{crl="ca1",result="error"\}/ { print $2 }')
 	# 4000 more revocations make the next CRL (~140 KB) larger than the free space.
 	awk 'BEGIN { for (i = 0; i < 4000; i++) printf "R\t290225015759Z\t261101000000Z,superseded\t%X\tunknown\t/CN=bulk%d\n", 131072 + i, i }' \
@@ -88,7 +89,7 @@ if [ $have_tmpfs = 1 ]; then
 	wait_number "$URL/crl/ca1.crl" $((n2 + 1))
 	openssl crl -inform DER -in "$T/w.crl" -CAfile "$PKI/chain1.pem" -noout -verify 2>&1 | grep -q 'verify OK' ||
 		fail "CRL after the disk-full episode does not verify"
-	expect_eq 4009 "$(openssl crl -inform DER -in "$T/w.crl" -noout -text | grep -c 'Serial Number')" \
+	expect_eq $((before + 4000)) "$(openssl crl -inform DER -in "$T/w.crl" -noout -text | grep -c 'Serial Number')" \
 		"all entries published once there is space"
 else
 	# The store's own file is larger than the CRL, so a file size limit cannot single out the CRL write; the

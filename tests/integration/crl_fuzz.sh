@@ -18,10 +18,10 @@ make -s -C "$VA_TOP" -j2 SAN=fuzz BUILD=build/fuzz build/fuzz/fuzz/fuzz_crl_veri
 
 mkdir -p "$T/seeds" "$T/corpus" "$T/art"
 crl_env ec
-CRLGEN --once >/dev/null 2>&1 || fail "crlgen --once"
+CRLGEN --once >"$T/once.log" 2>&1 || { cat "$T/once.log"; fail "crlgen --once"; }
 VACTL revoke ca1 1004 --reason keyCompromise
 VACTL hold ca1 1005
-CRLGEN --once >/dev/null 2>&1 || fail "crlgen --once"
+CRLGEN --once >"$T/once.log" 2>&1 || { cat "$T/once.log"; fail "crlgen --once"; }
 cp "$PKI/crl/ca1.crl" "$T/seeds/full-ec"
 cp "$PKI/crl/ca1-delta.crl" "$T/seeds/delta-ec"
 cp "$PKI/crl/cafile.crl" "$T/seeds/empty"

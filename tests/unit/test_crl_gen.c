@@ -419,7 +419,7 @@ static void test_delta_collect_order(void **state)
 	assert_int_equal(store_cert_revoke(f->st, f->issuer, &s, STORE_REASON_KEY_COMPROMISE, T0, T0 - DAY), 0);
 	uint64_t upto;
 	assert_int_equal(store_changes_last(f->st, &upto), 0);
-	assert_int_equal(crl_delta_collect(f->st, f->issuer, base, upto, INT64_MIN, &e, &n), 0);
+	assert_int_equal(crl_delta_collect(f->st, f->issuer, NULL, base, upto, INT64_MIN, &e, &n), 0);
 	assert_int_equal(n, 10);
 	unsigned prev = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -439,13 +439,71 @@ static void test_delta_collect_order(void **state)
 	}
 	free(e);
 	/* Bounded by upto: the changes after the snapshot are not in it. */
-	assert_int_equal(crl_delta_collect(f->st, f->issuer, base, base + 3, INT64_MIN, &e, &n), 0);
+	assert_int_equal(crl_delta_collect(f->st, f->issuer, NULL, base, base + 3, INT64_MIN, &e, &n), 0);
 	assert_int_equal(n, 3);
 	free(e);
+	/* A partition [100, 200) sees 120, 150 and 180 only. */
+	struct crl_range r = { .on = 1, .has_to = 1 };
+	serial(&r.from, 100);
+	serial(&r.to, 200);
+	assert_int_equal(crl_delta_collect(f->st, f->issuer, &r, base, upto, INT64_MIN, &e, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(e[0].serial.mag[0], 120);
+	assert_int_equal(e[2].serial.mag[0], 180);
+	free(e);
 	/* Another issuer's changes are not ours. */
-	assert_int_equal(crl_delta_collect(f->st, f->issuer + 1, base, upto, INT64_MIN, &e, &n), 0);
+	assert_int_equal(crl_delta_collect(f->st, f->issuer + 1, NULL, base, upto, INT64_MIN, &e, &n), 0);
 	assert_int_equal(n, 0);
 	free(e);
+}
+
+/* Partitioned CRLs: each scope lists only its serial range, with its own numbering. */
+static void test_partitions(void **state)
+{
+	struct fx *f = *state;
+	struct crl_conf lo = f->cc, hi = f->cc;
+	struct crl_job jl, jh;
+	X509_CRL *crl;
+
+	for (unsigned v = 1; v <= 6; v++) {
+		add_cert(f, v * 0x100, T0 + DAY);
+		do_revoke(f, v * 0x100, STORE_REASON_KEY_COMPROMISE, 0);
+	}
+	snprintf(lo.name, sizeof(lo.name), "lo");
+	snprintf(hi.name, sizeof(hi.name), "hi");
+	snprintf(lo.idp, sizeof(lo.idp), "http://x/lo.crl");
+	snprintf(hi.idp, sizeof(hi.idp), "http://x/hi.crl");
+	lo.range.on = hi.range.on = 1;
+	serial(&lo.range.from, 0);
+	serial(&lo.range.to, 0x400);
+	lo.range.has_to = 1;
+	serial(&hi.range.from, 0x400);
+	assert_int_equal(crl_job_init(&jl, f->st, &lo, f->sg), 0);
+	assert_int_equal(crl_job_init(&jh, f->st, &hi, f->sg), 0);
+	assert_int_equal(crl_job_full(&jl, f->st, f->pub), 0);
+	assert_int_equal(crl_job_full(&jh, f->st, f->pub), 0);
+	crl = load(f, "lo.crl");
+	assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 3);
+	assert_int_equal(reason_of(crl, 0x300), STORE_REASON_KEY_COMPROMISE);
+	assert_int_equal(reason_of(crl, 0x400), -2);
+	assert_int_equal(X509_CRL_get_ext_by_NID(crl, NID_issuing_distribution_point, -1) >= 0, 1);
+	X509_CRL_free(crl);
+	crl = load(f, "hi.crl");
+	assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 3);
+	assert_int_equal(reason_of(crl, 0x400), STORE_REASON_KEY_COMPROMISE);
+	assert_int_equal(reason_of(crl, 0x300), -2);
+	assert_int_equal(number_of(crl, NID_crl_number), 1);
+	X509_CRL_free(crl);
+	/* A change in one partition is not a change of the other. */
+	int changed = -1;
+	add_cert(f, 0x800, T0 + DAY);
+	do_revoke(f, 0x800, STORE_REASON_SUPERSEDED, 0);
+	assert_int_equal(crl_job_changed(&jl, f->st, &changed), 0);
+	assert_int_equal(changed, 0);
+	assert_int_equal(crl_job_changed(&jh, f->st, &changed), 0);
+	assert_int_equal(changed, 1);
+	crl_job_clear(&jl);
+	crl_job_clear(&jh);
 }
 
 int main(void)
@@ -455,6 +513,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failures_leave_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delta_collect_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_partitions, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
