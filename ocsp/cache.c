@@ -31,6 +31,15 @@ struct ocsp_cache {
 };
 
 /* FNV-1a: the keys are hashes and serials already, so a simple mix spreads them well. */
+static void http_date(int64_t t, char *out, size_t len)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (gmtime_r(&tt, &tm) == NULL || strftime(out, len, "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
+		out[0] = 0;
+}
+
 static uint64_t key_hash(const uint8_t *k, size_t len)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
@@ -122,6 +131,9 @@ struct ocsp_cache_entry *ocsp_cache_entry_new(const uint8_t *key, size_t key_len
 	}
 	e->etag[21] = '"';
 	e->etag[22] = 0;
+	/* Formatted here, once, so the hit path only copies them. */
+	http_date(this_update, e->last_modified, sizeof(e->last_modified));
+	http_date(next_update, e->expires, sizeof(e->expires));
 	return e;
 }
 

@@ -30,6 +30,8 @@ struct ocsp_cache_entry {
 	uint64_t hash;
 	int64_t this_update, next_update, refresh_at;
 	char etag[24];                 /* quoted strong ETag, NUL-terminated */
+	char last_modified[32];        /* thisUpdate and nextUpdate as HTTP dates (RFC 9110 5.6.7), made once */
+	char expires[32];
 	size_t key_len, der_len;
 	uint8_t *key;                  /* points into data[] */
 	uint8_t *der;                  /* points into data[] */

@@ -25,15 +25,6 @@ struct ocspd {
 	struct ocspd_conf *conf;    /* the configuration r was built from */
 };
 
-static void http_date(int64_t t, char *out, size_t len)
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	gmtime_r(&tt, &tm);
-	strftime(out, len, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-}
-
 /* RFC 9110 13.1.2: If-None-Match is a list of entity tags, or "*". */
 static int etag_matches(const char *inm, const char *etag)
 {
@@ -104,7 +95,6 @@ static void ocsp_handler(void *arg, const struct http_request *req, struct http_
 	if (is_get && a.cacheable) {
 		struct ocsp_cache_entry *e = a.entry;
 		int64_t now = clock_now_sec(), age = e->refresh_at - now;
-		char date[64];
 		const char *inm = http_request_header(req, "If-None-Match");
 
 		/* RFC 5019 6.2: max-age no later than nextUpdate (we stop at the refresh point, earlier still). */
@@ -112,10 +102,8 @@ static void ocsp_handler(void *arg, const struct http_request *req, struct http_
 			age = 0;
 		http_response_header(resp, "Cache-Control", "max-age=%lld, public, no-transform, must-revalidate",
 				     (long long)age);
-		http_date(e->this_update, date, sizeof(date));
-		http_response_header(resp, "Last-Modified", "%s", date);
-		http_date(e->next_update, date, sizeof(date));
-		http_response_header(resp, "Expires", "%s", date);
+		http_response_header(resp, "Last-Modified", "%s", e->last_modified);
+		http_response_header(resp, "Expires", "%s", e->expires);
 		http_response_header(resp, "ETag", "%s", e->etag);
 		if (inm != NULL && etag_matches(inm, e->etag)) {
 			resp->status = 304;
