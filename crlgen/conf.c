@@ -171,6 +171,11 @@ static int read_crl(const va_config *cfg, const config_setting_t *g, struct crlg
 		conf_err(g, "%s.ready_margin must be below validity", where);
 		problems++;
 	}
+	if (c->delta && c->delta_validity <= out->interval) {
+		/* A delta is refreshed with every full CRL at the latest: it must not expire before that. */
+		conf_err(g, "%s.delta_validity must be longer than crlgen.interval", where);
+		problems++;
+	}
 	if (c->validity <= out->interval) {
 		/* Relying parties would hold an expired CRL between two regular publications. */
 		conf_err(g, "%s.validity must be longer than crlgen.interval", where);

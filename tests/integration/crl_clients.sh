@@ -167,6 +167,7 @@ bad 'a name with a slash' '0,/name = "ca1"; issuer/s//name = "a\/b"; issuer/' 'n
 bad 'a name ending in -delta' '0,/name = "ca1"; issuer/s//name = "x-delta"; issuer/' 'name must be'
 bad 'a duplicate issuer' 's/issuer = "ca2"/issuer = "ca1"/' 'must be unique'
 bad 'validity not above interval' "s/validity = $CRL_VALIDITY/validity = 3600/" 'validity must be longer'
+bad 'delta_validity not above interval' '0,/delta_validity = 86400/s//delta_validity = 600/' 'delta_validity must be longer'
 bad 'a non-URI idp' 's#idp = "http://127.0.0.1:8082/crl/ca1.crl"#idp = "no uri"#' 'idp must be a URI'
 bad 'a wrong type' 's/interval = 3600/interval = "hour"/' 'interval must be'
 bad 'a missing crls list' 's/crls = (/crlz = (/' "unknown key 'crlz'"
