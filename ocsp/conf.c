@@ -28,7 +28,8 @@ static const struct config_key ca_keys[] = {
 #define NKEYS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* A string key that must take one of two values; *out is 1 for `alt`. Absent keeps *out. */
-static int choice(const config_setting_t *g, const char *name, const char *dflt, const char *alt, int *out)
+static int choice(const config_setting_t *g, const char *where, const char *name, const char *dflt, const char *alt,
+		  int *out)
 {
 	char v[32];
 	int rc = config_get_str(g, name, v, sizeof(v));
@@ -44,9 +45,9 @@ static int choice(const config_setting_t *g, const char *name, const char *dflt,
 	else {
 		const config_setting_t *s = config_setting_get_member(g, name);
 
-		log_err("%s:%u: ocspd.%s must be \"%s\" or \"%s\", not \"%s\"",
+		log_err("%s:%u: %s.%s must be \"%s\" or \"%s\", not \"%s\"",
 			config_setting_source_file(s) ? config_setting_source_file(s) : "?", config_setting_source_line(s),
-			name, dflt, alt, v);
+			where, name, dflt, alt, v);
 		return VA_ERR_CONFIG;
 	}
 	return 0;
@@ -86,7 +87,7 @@ static int read_cas(const va_config *cfg, const config_setting_t *list, struct o
 			continue;
 		}
 		int by_name = 0;
-		if (choice(e, "responder_id", "key", "name", &by_name) < 0) {
+		if (choice(e, where, "responder_id", "key", "name", &by_name) < 0) {
 			problems++;
 			continue;
 		}
@@ -166,12 +167,12 @@ int ocspd_conf_read(const va_config *cfg, struct ocspd_conf *out)
 		log_err("%s: ocspd.nonce_min exceeds nonce_max", config_file(cfg));
 		problems++;
 	}
-	if (choice(sec, "nonce_policy", "echo", "ignore", &out->nonce_ignore) < 0)
+	if (choice(sec, "ocspd", "nonce_policy", "echo", "ignore", &out->nonce_ignore) < 0)
 		problems++;
-	if (choice(sec, "unknown_serial", "unknown", "revoked", &out->unknown_serial_revoked) < 0)
+	if (choice(sec, "ocspd", "unknown_serial", "unknown", "revoked", &out->unknown_serial_revoked) < 0)
 		problems++;
 	int unauth = 0;
-	if (choice(sec, "unknown_issuer", "unauthorized", "unknown", &unauth) < 0)
+	if (choice(sec, "ocspd", "unknown_issuer", "unauthorized", "unknown", &unauth) < 0)
 		problems++;
 	out->unknown_issuer_unknown = unauth;
 	list = config_setting_get_member(sec, "cas");

@@ -127,5 +127,18 @@ for bad in 'bogus = 1;' 'nonce_policy = "sometimes";' 'validity = 3600;' 'unknow
 	if "$BIN/ocspd" -n -c "$CONF" >"$T/n.log" 2>&1; then fail "ocspd -n accepted: $bad"; fi
 	grep -q "va.conf" "$T/n.log" || fail "error names the file: $bad"
 done
+for cas in '{ issuer = "ca1"; signer = "nosuch"; }' '{ issuer = "ca1"; signer = "ocsp1"; }, { issuer = "ca1"; signer = "ocsp1"; }' \
+	'{ issuer = "ca1"; }' '{ issuer = "ca1"; signer = "ocsp1"; responder_id = "hash"; }' '{ issuer = "ca1"; signer = "ocsp1"; extra = 1; }'; do
+	OCSP_EXTRA="" OCSP_CAS=$cas
+	ocsp_conf
+	if "$BIN/ocspd" -n -c "$CONF" >"$T/n.log" 2>&1; then fail "ocspd -n accepted cas: $cas"; fi
+	grep -q "ocspd.cas\|va.conf" "$T/n.log" || { cat "$T/n.log"; fail "no location for: $cas"; }
+done
 ok "ocspd -n rejects bad configurations"
+# A CA that is not in the store: refused at start, with the command that fixes it.
+OCSP_CAS='{ issuer = "nosuchca"; signer = "ocsp1"; }'
+ocsp_conf
+"$BIN/ocspd" -n -c "$CONF" >/dev/null || fail "-n checks the file only"
+if "$BIN/ocspd" -c "$CONF" >"$T/nostore.log" 2>&1; then fail "ocspd started for a CA missing from the store"; fi
+expect_grep "not in the store" "$T/nostore.log" "unknown CA refused at start"
 done_ok
