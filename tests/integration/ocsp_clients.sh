@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # ocspd against GnuTLS ocsptool (--ask, --verify-response) and python3-cryptography's OCSP builder and verifier
 # (signature with the responder's key, delegation by the CA, status, reason, revocation time, CertID, validity).
+# OCSP_KEYTYPE=rsa|ec selects the PKI's key type (ocsp_clients_ec.sh runs the EC variant).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/ocsp_lib.bash"
 
-ocsp_env
+ocsp_env "${OCSP_KEYTYPE:-rsa}"
 ocsp_start
 
 # GnuTLS: ask with and without nonce, verify against the CA as trust anchor (delegated signer, chain in response).
