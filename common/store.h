@@ -137,7 +137,8 @@ struct store_change {
 };
 
 /* Opens (and with STORE_CREATE creates) the environment in directory path. map_size 0 means the default
- * (LIM_STORE_MAP_DEFAULT); it is address space, not disk. A writer that fills the map doubles it (up to
+ * (LIM_STORE_MAP_DEFAULT); it is address space, not disk; an existing store that has grown larger keeps its
+ * size. A writer that fills the map doubles it (up to
  * LIM_STORE_MAP_MAX, then VA_ERR_FULL) and retries its transaction; readers, in this process or another one,
  * adopt a map grown elsewhere by themselves. Checks the schema version: VA_ERR_SCHEMA when it differs or when
  * the environment is not a store; VA_ERR_NOTFOUND when there is no store at path (without STORE_CREATE).
