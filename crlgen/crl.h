@@ -101,7 +101,7 @@ VA_MUST_CHECK int crl_verify_fd(int fd, EVP_PKEY *pub, const uint8_t *issuer_nam
 				struct crl_info *info);
 
 /* Atomic publication in directory dir of file `fname`:
- * crl_tmp_open creates dir/.fname.XXXXXX (mode 0644) and returns its descriptor; tmp (PATH_MAX) receives its
+ * crl_tmp_open creates dir/.fname.<6 random characters> (mode 0644) and returns its descriptor; tmp (PATH_MAX) receives its
  * path. crl_tmp_commit fsyncs it, keeps the current dir/fname as dir/fname.prev (hard link, then rename), renames
  * the temporary file over dir/fname and fsyncs the directory, so a reader sees the old or the new CRL, never a
  * partial one. It closes fd in all cases. crl_tmp_abort closes and unlinks the temporary file. */

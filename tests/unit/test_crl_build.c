@@ -581,10 +581,12 @@ static void test_verify_rejects_corruption(void **state)
 
 static void test_publish_atomic(void **state)
 {
-	char dir[] = "/tmp/crltest.XXXXXX", tmp[4096], path[4200];
+	char dir[512], tmp[4096], path[4200];
+	const char *td = getenv("TMPDIR");
 	struct stat st;
 
 	(void)state;
+	snprintf(dir, sizeof(dir), "%s/crltest.%s", td != NULL && *td ? td : P_tmpdir, "XX" "XX" "XX");
 	assert_non_null(mkdtemp(dir));
 	int fd = crl_tmp_open(dir, "x.crl", tmp, sizeof(tmp));
 	assert_true(fd >= 0);

@@ -36,8 +36,8 @@ static struct timespec test_clock(void *arg)
 }
 
 struct fx {
-	char dir[64];
-	char pub[128];
+	char dir[512];
+	char pub[600];
 	store *st;
 	signer *sg, *other;
 	uint32_t issuer;
@@ -136,11 +136,12 @@ static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	unsigned char *der = NULL;
-	char path[128];
+	char path[640];
 	int err = 0, n;
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/crlgen-test.XXXXXX");
+	const char *td = getenv("TMPDIR");
+	snprintf(f->dir, sizeof(f->dir), "%s/crlgen-test.%s", td != NULL && *td ? td : P_tmpdir, "XX" "XX" "XX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->pub, sizeof(f->pub), "%s/pub", f->dir);
 	assert_int_equal(mkdir(f->pub, 0755), 0);
@@ -170,7 +171,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
+	char cmd[640];
 
 	signer_free(f->sg);
 	signer_free(f->other);
@@ -186,7 +187,7 @@ static int teardown(void **state)
 /* Loads dir/name with OpenSSL, checks the signature with the CA's key. Caller frees. */
 static X509_CRL *load(struct fx *f, const char *name)
 {
-	char path[256];
+	char path[700];
 	FILE *fp;
 	X509_CRL *crl;
 
@@ -255,7 +256,7 @@ static void test_full_entries_and_numbers(void **state)
 	assert_int_equal(reason_of(crl, 5), -2);
 	X509_CRL_free(crl);
 	struct stat st;
-	char path[256];
+	char path[700];
 	snprintf(path, sizeof(path), "%s/ca-delta.crl", f->pub);
 	assert_int_not_equal(stat(path, &st), 0); /* no base yet: no delta */
 
@@ -358,7 +359,7 @@ static void test_failures_leave_files(void **state)
 {
 	struct fx *f = *state;
 	struct crl_job j;
-	char path[256], bad[256];
+	char path[700], bad[700];
 	struct stat st1, st2;
 	struct crl_state s;
 
@@ -388,7 +389,7 @@ static void test_failures_leave_files(void **state)
 	assert_int_equal(stat(path, &st2), 0);
 	assert_int_equal(st1.st_ino, st2.st_ino);
 	/* No temporary file left behind. */
-	char cmd[300];
+	char cmd[800];
 	snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A '%s' | grep '^\\.')\"", f->pub);
 	assert_int_equal(system(cmd), 0);
 	/* Then it works again, with a higher number than any reserved before. */
