@@ -31,6 +31,9 @@
 #        1007 superseded, 1008 cessationOfOperation, 1009 certificateHold (holdInstructionCallIssuer),
 #        100A keyCompromise with invalidity date, 100B revoked without reason, 100C expired (good),
 #        100D expired and revoked (keyCompromise), 100E affiliationChanged
+#   ca1x (a second openssl ca database of ca1, same certificate and key, NOT in ca1/index.txt: serial encodings
+#        that trip codecs, for tests that import ca1x/index.txt on purpose): 80 good (high bit set: DER 00 80),
+#        7FEEDDCCBBAA99887766554433221100FFEEDD01 superseded (20 octets, the RFC 5280 maximum)
 #   ca2: 2000 ocsp2, 2001..200A as ca1's 1004..100D, 200B cACompromise with invalidity date,
 #        200C cACompromise, 200D certificateHold without instruction
 #   cafile: 3000..3009 as ca1's 1004..100D
@@ -168,6 +171,9 @@ email_in_dn = no
 preserve = no
 crl_extensions = va_crl_ext
 
+EOF
+	[[ $1 == *x ]] && return 0 # ca1x: ca1's leaf profile
+	cat <<EOF
 [va_leaf_$1]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature
@@ -226,6 +232,7 @@ EOF
 	ca_section ca1 ca1.pem
 	ca_section ca2 ca2.pem
 	ca_section cafile cafile.pem
+	ca_section ca1x ca1.pem
 } >"$DIR/openssl.cnf"
 
 ORG="/C=XX/O=VA Demo"
@@ -280,7 +287,7 @@ ca_cmd() {
 	if [ "$ca" = cafile ]; then
 		openssl ca -batch -config "$DIR/openssl.cnf" -name "$ca" -keyfile "$DIR/cafile.key" "$@"
 	else
-		eng ca -batch -config "$DIR/openssl.cnf" -name "$ca" -keyform engine -keyfile "$(uri "$ca")" "$@"
+		eng ca -batch -config "$DIR/openssl.cnf" -name "$ca" -keyform engine -keyfile "$(uri "${ca%x}")" "$@"
 	fi
 }
 
@@ -317,7 +324,7 @@ leaf() {
 	local ca=$1 name=$2 status=$3 reason=$4; shift 4
 	local key="$DIR/$ca/private/$name.key" serial
 	quiet openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$key"
-	serial=$(issue "$ca" "$key" "$ORG/CN=$name" "va_leaf_$ca" "$DIR/$ca/private/$name.pem" "$@")
+	serial=$(issue "$ca" "$key" "$ORG/CN=$name" "va_leaf_${ca%x}" "$DIR/$ca/private/$name.pem" "$@")
 	rm -f "$DIR/$ca/private/$name.pem"
 	printf '%s\t%s\t%s\t%s\n' "$serial" "$name" "$status" "$reason" >>"$DIR/$ca/leaves.tsv"
 	LAST=$serial
@@ -373,6 +380,15 @@ if [ ! -e "$DIR/ca2/.done" ]; then
 	leaf ca2 ca2-hold-plain hold certificateHold; revoke ca2 "$LAST" -crl_reason certificateHold
 	gencrl ca2
 	touch "$DIR/ca2/.done"
+fi
+
+if [ ! -e "$DIR/ca1x/.done" ]; then
+	say "issuing ca1's edge-case serials (ca1x)"
+	ca_db ca1x 80
+	leaf ca1x ca1-highbit good -
+	echo 7FEEDDCCBBAA99887766554433221100FFEEDD01 >"$DIR/ca1x/serial"
+	leaf ca1x ca1-longserial revoked superseded; revoke ca1x "$LAST" -crl_reason superseded
+	touch "$DIR/ca1x/.done"
 fi
 
 if [ ! -e "$DIR/cafile/.done" ]; then

@@ -146,10 +146,17 @@ cat >"$T/want" <<'EOF'
 3000 V cafile-alice
 3005 R cafile-hold
 3009 R cafile-expired-revoked
+80 V ca1-highbit
+7FEEDDCCBBAA99887766554433221100FFEEDD01 R ca1-longserial
 EOF
-cat ca1/index.txt ca2/index.txt cafile/index.txt | awk -F'\t' '{ sub(/.*CN=/, "", $6); print $4, $1, $6 }' >"$T/have"
+cat ca1/index.txt ca2/index.txt cafile/index.txt ca1x/index.txt |
+	awk -F'\t' '{ sub(/.*CN=/, "", $6); print $4, $1, $6 }' >"$T/have"
 grep -vxF -f "$T/have" "$T/want" >"$T/missing" && { cat "$T/missing" >&2; fail "serials differ from pki.sh's header"; }
 ok "serials as documented in pki.sh"
+vfy -untrusted ca1.pem ca1x/certs/80.pem ca1x/certs/7FEEDDCCBBAA99887766554433221100FFEEDD01.pem ||
+	{ cat "$T/vfy"; fail "ca1x certificates do not verify under ca1"; }
+expect_grep 'INTEGER +:80$' <(openssl asn1parse -in ca1x/certs/80.pem) "serial 80 is encoded 00 80"
+expect_grep 'URI:http://127.0.0.1:8082/crl/ca1.crl' <(ext ca1x/certs/80.pem crlDistributionPoints) "ca1x: ca1's CRL DP"
 for reason in keyCompromise superseded cessationOfOperation 'holdInstruction,holdInstructionCallIssuer' \
 	'keyTime,20240301120000Z'; do
 	grep -qF ",$reason" ca1/index.txt || fail "ca1/index.txt has no $reason entry"
