@@ -131,9 +131,10 @@ VA_MUST_CHECK int crl_job_changed(struct crl_job *j, store *st, int *changed);
 void crl_store_map_trim(void);
 #define CRLGEN_TRIM_EVERY 32768 /* records walked between two trims */
 
-/* HTTP glue: serves dir/<name>.crl and dir/<name>-delta.crl for the configured names. */
+/* HTTP glue: serves dir/<name>.crl and dir/<name>-delta.crl for the configured names. Cache-Control max-age is
+ * the time to the CRL's nextUpdate, capped at max_age (the publication interval: a newer CRL may exist by then). */
 typedef struct crl_served crl_served;
-crl_served *crl_served_new(const char *dir, const struct crl_conf *crls, size_t n);
+crl_served *crl_served_new(const char *dir, const struct crl_conf *crls, size_t n, int64_t max_age);
 void crl_served_free(crl_served *cs);
 /* Re-reads files that changed on disk (by inode and mtime); cheap when nothing changed. Main thread. */
 void crl_served_refresh(crl_served *cs);

@@ -212,7 +212,7 @@ static int run_daemon(struct ctx *c)
 	http_server *srv;
 	int rc;
 
-	c->served = crl_served_new(c->conf->publish_dir, c->conf->crls, c->conf->ncrls);
+	c->served = crl_served_new(c->conf->publish_dir, c->conf->crls, c->conf->ncrls, c->conf->interval);
 	if (c->served == NULL || metrics_setup(c) != 0)
 		return 1;
 	route.arg = c->served;

@@ -52,6 +52,7 @@ struct served_crl {
 };
 
 struct crl_served {
+	int64_t max_age;
 	size_t n;
 	struct served_crl v[];
 };
@@ -148,13 +149,14 @@ static struct crl_file *slot_get(struct slot *s)
 	return f;
 }
 
-crl_served *crl_served_new(const char *dir, const struct crl_conf *crls, size_t n)
+crl_served *crl_served_new(const char *dir, const struct crl_conf *crls, size_t n, int64_t max_age)
 {
 	crl_served *cs = calloc(1, sizeof(*cs) + n * sizeof(cs->v[0]));
 
 	if (cs == NULL)
 		return NULL;
 	cs->n = n;
+	cs->max_age = max_age;
 	for (size_t i = 0; i < n; i++) {
 		struct served_crl *c = &cs->v[i];
 		snprintf(c->name, sizeof(c->name), "%s", crls[i].name);
@@ -294,6 +296,8 @@ void crl_served_handle(void *arg, const struct http_request *req, struct http_re
 	int64_t maxage = f->info.next_update - (int64_t)clock_now_sec();
 	if (maxage < 0)
 		maxage = 0;
+	if (maxage > cs->max_age)
+		maxage = cs->max_age;
 	http_response_header(resp, "ETag", "%s", f->etag);
 	http_date((time_t)f->info.this_update, date, sizeof(date));
 	http_response_header(resp, "Last-Modified", "%s", date);

@@ -111,5 +111,6 @@ done
 expect_eq 503 "$code" "/readyz fails within ready_margin of nextUpdate"
 expect_grep 'nextUpdate' "$T/rz" "with the reason"
 expect_eq 200 "$(http_code GET "$URL/healthz")" "still alive"
-expect_eq 200 "$(http_code GET "$URL/crl/ca1.crl")" "the CRL is still served"
+curl -fsS -D "$T/h3" -o /dev/null "$URL/crl/ca1.crl" || fail "the CRL is no longer served"
+expect_grep '^Cache-Control: public, max-age=60, ' "$T/h3" "max-age capped by the interval"
 done_ok
