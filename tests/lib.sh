@@ -78,8 +78,8 @@ http_code() {
 # pki_setup [rsa|ec]: a private copy of the demo PKI (scripts/pki.sh) in $T/pki, with its own SoftHSM2 token.
 # Exports PKI=$T/pki and SOFTHSM2_CONF=$PKI/softhsm2.conf. The PKI is built once into a cache under
 # $BUILD/pki-cache (keyed by the key type and the script's content, built under a lock so parallel runs are safe)
-# and copied, so each test may change its copy (revoke with `openssl ca -config $PKI/openssl.cnf`, add keys to
-# its token) without touching the others. The key type defaults to $VA_PKI_KEYTYPE, else rsa.
+# and copied, so each test may change its copy (revoke with pki_ca, add keys to its token) without touching the
+# others. The key type defaults to $VA_PKI_KEYTYPE, else rsa.
 # Files: see the header of scripts/pki.sh (root.pem, ca1.pem, ocsp1.pem, tsa.pem, ca1/index.txt, pin, ...).
 pki_setup() {
 	local kt=${1:-${VA_PKI_KEYTYPE:-rsa}} build=${BUILD:-build} sum cache
@@ -115,7 +115,7 @@ pki_openssl() {
 }
 
 # pki_ca CA args...: `openssl ca -batch` on the $PKI copy, signing with CA's key (ca1/ca2 in the token, cafile
-# from its file), e.g. pki_ca ca1 -revoke "$PKI/ca1/certs/1004.pem" -crl_reason superseded
+# from its file; ca1x is ca1's second database), e.g. pki_ca ca1 -revoke "$PKI/ca1/certs/1004.pem" -crl_reason superseded
 # or pki_ca ca1 -in req.csr -extensions va_leaf_ca1 -notext -out new.pem (the CA's index.txt records both).
 pki_ca() {
 	local ca=$1; shift
@@ -123,6 +123,6 @@ pki_ca() {
 		openssl ca -batch -config "$PKI/openssl.cnf" -name cafile -keyfile "$PKI/cafile.key" "$@"
 	else
 		pki_openssl ca -batch -config "$PKI/openssl.cnf" -name "$ca" -keyform engine \
-			-keyfile "pkcs11:token=va;object=$ca;type=private" "$@"
+			-keyfile "pkcs11:token=va;object=${ca%x};type=private" "$@"
 	fi
 }

@@ -194,6 +194,8 @@ expect_grep "^R.*,superseded"$'\t'"$leaf"$'\t' ca1/index.txt "pki_ca revoked $le
 pki_ca ca1 -gencrl -out "$T/new.crl" >/dev/null 2>&1 || fail "pki_ca -gencrl"
 expect_grep "Serial Number: $leaf" <(openssl crl -in "$T/new.crl" -noout -text) "the new CRL lists $leaf"
 pki_ca cafile -revoke cafile/certs/3000.pem >/dev/null 2>&1 || fail "pki_ca -revoke with the file CA"
+pki_ca ca1x -revoke ca1x/certs/80.pem >/dev/null 2>&1 || fail "pki_ca -revoke in ca1x"
+expect_grep $'^R\t.*\t80\t' ca1x/index.txt "pki_ca ca1x revokes with ca1's key"
 ! pki_ca ca3 -revoke cafile/certs/3001.pem >/dev/null 2>&1 || fail "pki_ca accepted an unknown CA"
 ! pki_ca ca1 -revoke "ca1/certs/$leaf.pem" >/dev/null 2>&1 || fail "pki_ca revoked a certificate twice"
 ok "pki_ca refuses an unknown CA and a second revocation"
