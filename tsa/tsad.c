@@ -110,10 +110,9 @@ static int read_str_array(const va_config *cfg, const config_setting_t *sec, con
 		int rc = v != NULL ? fn(acc, v) : VA_ERR_CONFIG;
 
 		if (rc != 0) {
-			log_err("%s:%u: tsad.%s[%d]: %s%s%s", config_file(cfg), line_of(arr), key, i,
-				v != NULL ? "\"" : "", v != NULL ? v : "not a string", v != NULL ? "\" " : "");
-			log_err("%s:%u: tsad.%s: %s", config_file(cfg), line_of(arr), key,
-				rc == VA_ERR_RANGE ? "too many entries" : what);
+			log_err("%s:%u: tsad.%s[%d]%s%s%s: %s", config_file(cfg), line_of(arr), key, i,
+				v != NULL ? " \"" : "", v != NULL ? v : "", v != NULL ? "\"" : "",
+				rc == VA_ERR_RANGE ? "too many entries" : v == NULL ? "not a string" : what);
 			problems++;
 		}
 	}
@@ -151,8 +150,9 @@ static int tsad_conf_read(const va_config *cfg, struct tsad_conf *c)
 		log_err("%s: no tsad section", config_file(cfg));
 		return VA_ERR_CONFIG;
 	}
+	/* Unknown keys are reported and the known ones still checked, so one run shows every problem. */
 	if (config_check_keys(cfg, sec, "tsad", tsad_keys, NKEYS(tsad_keys)) != 0)
-		return VA_ERR_CONFIG;
+		problems++;
 	if (config_read_http(cfg, config_setting_get_member(sec, "http"), &c->http) != 0)
 		problems++;
 
@@ -189,10 +189,10 @@ static int tsad_conf_read(const va_config *cfg, struct tsad_conf *c)
 		problems++;
 	}
 	problems += read_str_array(cfg, sec, "accepted_policies", tsa_accept_add_policy, &c->acc,
-				   "must be dotted OIDs");
+				   "not a dotted OID");
 	if (config_setting_get_member(sec, "digests") != NULL) {
 		problems += read_str_array(cfg, sec, "digests", tsa_accept_add_digest, &c->acc,
-					   "known: sha256, sha384, sha512, sha3-256, sha3-384, sha3-512, sha1");
+					   "not an accepted imprint hash (sha256, sha384, sha512, sha3-256, sha3-384, sha3-512, sha1)");
 	} else if (tsa_accept_add_digest(&c->acc, "sha256") != 0 || tsa_accept_add_digest(&c->acc, "sha384") != 0 ||
 		   tsa_accept_add_digest(&c->acc, "sha512") != 0) {
 		problems++;
