@@ -254,25 +254,20 @@ int signer_pin_read(const struct signer_conf *conf, char *out, size_t outlen)
 	if (conf->pin_file[0] != '\0') {
 		FILE *f = fopen(conf->pin_file, "r");
 
-		if (f == NULL) {
-			log_err("PIN file %s: %s", conf->pin_file, strerror(errno));
-			return VA_ERR_IO;
-		}
+		if (f == NULL)
+			return VA_ERR_IO; /* errno kept */
 		if (fgets(buf, sizeof(buf), f) == NULL)
 			buf[0] = '\0';
 		fclose(f);
 	} else if (conf->pin_env[0] != '\0') {
 		const char *v = getenv(conf->pin_env);
 
-		if (v == NULL) {
-			log_err("PIN variable %s is not set", conf->pin_env);
+		if (v == NULL)
 			return VA_ERR_CONFIG;
-		}
 		if (strlen(v) > LIM_PIN_MAX)
 			return VA_ERR_RANGE;
 		memcpy(buf, v, strlen(v) + 1);
 	} else {
-		log_err("signer %s: neither pin_file nor pin_env is set", conf->name);
 		return VA_ERR_CONFIG;
 	}
 	n = strcspn(buf, "\r\n");
@@ -282,7 +277,6 @@ int signer_pin_read(const struct signer_conf *conf, char *out, size_t outlen)
 	}
 	buf[n] = '\0';
 	if (n == 0) {
-		log_err("signer %s: empty PIN", conf->name);
 		rc = VA_ERR_INVAL;
 		goto out;
 	}

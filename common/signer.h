@@ -110,6 +110,8 @@ EVP_PKEY *signer_pkey(signer *s);
 int signer_failed(signer *s);
 
 /* Reads a PIN: from file (first line, trailing newline removed) or env. Writes at most outlen-1 octets + NUL.
+ * Returns 0, VA_ERR_IO (file unreadable, errno kept), VA_ERR_CONFIG (no source, or the variable is unset),
+ * VA_ERR_INVAL (empty PIN), VA_ERR_RANGE (longer than LIM_PIN_MAX or outlen). Logs nothing: the caller reports.
  * Used by the PKCS#11 backend; exposed for vactl/tests. */
 VA_MUST_CHECK int signer_pin_read(const struct signer_conf *conf, char *out, size_t outlen);
 

@@ -56,6 +56,8 @@ struct signer {
 	struct p11_binding *bind;
 	struct signer *mod_next;      /* module's list of signers */
 	int64_t last_attempt_ms;      /* monotonic time of the last reconnection attempt */
+	int64_t last_warn_ms;         /* last reconnection attempt logged at its own level */
+	int loud;                     /* this attempt logs at warning/error level (else debug: no flood while down) */
 	uint8_t bad_pin_hash[32];     /* SHA-256 of a PIN the token refused: not retried (PIN lockout) */
 	int bad_pin_set;
 };

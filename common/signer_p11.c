@@ -62,6 +62,13 @@
 
 #define P11_RETRY_MS 1000        /* reconnection attempts: at most one per second */
 #define P11_RELOAD_BUSY_MS 30000 /* module reloads for a missing token while other signers use the module */
+#define P11_LOG_EVERY_MS 60000   /* while down, one failed attempt a minute is logged at warning level */
+
+/* The level of a message about a reconnection attempt: its own, or debug for the repeated attempts. */
+static enum log_level lvl(const signer *s, enum log_level normal)
+{
+	return s == NULL || s->loud ? normal : LOG_LVL_DEBUG;
+}
 
 struct p11_gen {
 	PKCS11_CTX *ctx;
@@ -289,7 +296,7 @@ int p11_uri_parse(const char *uri, struct p11_uri *out)
 
 /* ---- generations ---- */
 
-static struct p11_gen *gen_load(const char *path)
+static struct p11_gen *gen_load(const char *path, enum log_level level)
 {
 	struct p11_gen *g = calloc(1, sizeof(*g));
 
@@ -301,13 +308,13 @@ static struct p11_gen *gen_load(const char *path)
 		return NULL;
 	}
 	if (PKCS11_CTX_load(g->ctx, path) != 0) {
-		log_openssl(LOG_LVL_WARN, "pkcs11: cannot load/initialise module %s", path);
+		log_openssl(level, "pkcs11: cannot load/initialise module %s", path);
 		PKCS11_CTX_free(g->ctx);
 		free(g);
 		return NULL;
 	}
 	if (PKCS11_enumerate_slots(g->ctx, &g->slots, &g->nslots) != 0) {
-		log_openssl(LOG_LVL_WARN, "pkcs11: cannot list the slots of %s", path);
+		log_openssl(level, "pkcs11: cannot list the slots of %s", path);
 		PKCS11_CTX_unload(g->ctx);
 		PKCS11_CTX_free(g->ctx);
 		free(g);
@@ -345,7 +352,7 @@ static void gen_free(struct p11_module *m, struct p11_gen *g)
 
 /* Replaces the generation: waits for its operations in flight, frees it (C_Finalize), loads a new one.
  * Caller holds m->lock; it is released while waiting. Other callers wait for the reload to finish. */
-static void module_reload_locked(struct p11_module *m)
+static void module_reload_locked(struct p11_module *m, enum log_level level)
 {
 	struct p11_gen *old = m->gen;
 
@@ -357,7 +364,7 @@ static void module_reload_locked(struct p11_module *m)
 			pthread_cond_wait(&m->cond, &m->lock);
 		gen_free(m, old);
 	}
-	m->gen = gen_load(m->path);
+	m->gen = gen_load(m->path, level);
 	m->last_load_ms = signer_mono_ms();
 	m->reloading = 0;
 	pthread_cond_broadcast(&m->cond);
@@ -400,7 +407,11 @@ static int login_locked(signer *s, PKCS11_SLOT *slot)
 		return VA_OK;
 	rc = signer_pin_read(&s->conf, pin, sizeof(pin));
 	if (rc != VA_OK) {
-		log_err("signer %s: cannot read the PIN: %s", s->conf.name, va_strerror(rc));
+		int e = errno;
+
+		log_msg(lvl(s, LOG_LVL_ERR), "signer %s: cannot read the PIN from %s %s: %s", s->conf.name,
+			s->conf.pin_file[0] ? "file" : "variable", s->conf.pin_file[0] ? s->conf.pin_file : s->conf.pin_env,
+			rc == VA_ERR_IO ? strerror(e) : rc == VA_ERR_CONFIG ? "not set" : va_strerror(rc));
 		return VA_ERR_SIGNER_DOWN;
 	}
 	/* A PIN the token refused is not tried again (HSMs lock the PIN after a few failures); a new PIN in the
@@ -421,10 +432,10 @@ static int login_locked(signer *s, PKCS11_SLOT *slot)
 		    r == CKR_PIN_LOCKED_ || r == CKR_PIN_EXPIRED_) {
 			memcpy(s->bad_pin_hash, h, sizeof(h));
 			s->bad_pin_set = 1;
-			log_openssl(LOG_LVL_ERR, "signer %s: login refused; not retried until the PIN changes",
+			log_openssl(lvl(s, LOG_LVL_ERR), "signer %s: login refused; not retried until the PIN changes",
 				    s->conf.name);
 		} else {
-			log_openssl(LOG_LVL_WARN, "signer %s: login failed", s->conf.name);
+			log_openssl(lvl(s, LOG_LVL_WARN), "signer %s: login failed", s->conf.name);
 		}
 		return VA_ERR_SIGNER_DOWN;
 	}
@@ -446,7 +457,7 @@ static int bind_locked(signer *s)
 	int rc;
 
 	if (slot == NULL) {
-		log_warn("signer %s: token not present", s->conf.name);
+		log_msg(lvl(s, LOG_LVL_WARN), "signer %s: token not present", s->conf.name);
 		return VA_ERR_SIGNER_DOWN;
 	}
 	rc = login_locked(s, slot);
@@ -454,7 +465,7 @@ static int bind_locked(signer *s)
 		return rc;
 	if (PKCS11_enumerate_keys(slot->token, &keys, &nkeys) != 0) {
 		rc = ckr_is_down(ckr_peek()) ? VA_ERR_SIGNER_DOWN : VA_ERR_CRYPTO;
-		log_openssl(LOG_LVL_WARN, "signer %s: cannot list the token's keys", s->conf.name);
+		log_openssl(lvl(s, LOG_LVL_WARN), "signer %s: cannot list the token's keys", s->conf.name);
 		return rc;
 	}
 	for (unsigned i = 0; i < nkeys; i++) {
@@ -466,26 +477,26 @@ static int bind_locked(signer *s)
 		    (keys[i].id_len != s->uri.id_len || memcmp(keys[i].id, s->uri.id, s->uri.id_len) != 0))
 			continue;
 		if (key != NULL) {
-			log_err("signer %s: the URI matches more than one private key", s->conf.name);
+			log_msg(lvl(s, LOG_LVL_ERR), "signer %s: the URI matches more than one private key", s->conf.name);
 			return VA_ERR_SIGNER;
 		}
 		key = &keys[i];
 	}
 	if (key == NULL) {
-		log_err("signer %s: no private key matches %s", s->conf.name, s->conf.uri);
+		log_msg(lvl(s, LOG_LVL_ERR), "signer %s: no private key matches %s", s->conf.name, s->conf.uri);
 		return VA_ERR_NOTFOUND;
 	}
 	pkey = PKCS11_get_private_key(key);
 	if (pkey == NULL) {
 		rc = ckr_is_down(ckr_peek()) ? VA_ERR_SIGNER_DOWN : VA_ERR_SIGNER;
-		log_openssl(LOG_LVL_ERR, "signer %s: cannot use the private key", s->conf.name);
+		log_openssl(lvl(s, LOG_LVL_ERR), "signer %s: cannot use the private key", s->conf.name);
 		return rc;
 	}
 	rc = signer_check_match(s, pkey);
 	if (rc == VA_ERR_CRYPTO)
 		rc = ckr_is_down(ckr_peek()) ? VA_ERR_SIGNER_DOWN : VA_ERR_SIGNER;
 	if (rc != VA_OK) {
-		log_openssl(LOG_LVL_ERR, "signer %s: %s", s->conf.name,
+		log_openssl(lvl(s, LOG_LVL_ERR), "signer %s: %s", s->conf.name,
 			    rc == VA_ERR_SIGNER_DOWN ? "test signature failed" : "key does not match the certificate");
 		EVP_PKEY_free(pkey);
 		return rc;
@@ -531,7 +542,7 @@ static int connect_locked(signer *s)
 	if (need) {
 		if (m->last_load_ms != 0 && since < P11_RETRY_MS)
 			return VA_ERR_SIGNER_DOWN; /* reloaded less than a second ago, by us or another signer */
-		module_reload_locked(m);
+		module_reload_locked(m, lvl(s, LOG_LVL_WARN));
 		if (m->gen == NULL)
 			return VA_ERR_SIGNER_DOWN;
 	}
@@ -578,6 +589,8 @@ int p11_attach(signer *s)
 	s->mod_next = m->signers;
 	m->signers = s;
 	s->last_attempt_ms = signer_mono_ms();
+	s->last_warn_ms = s->last_attempt_ms;
+	s->loud = 1;
 	rc = connect_locked(s);
 	atomic_store(&s->down, rc != VA_OK);
 	pthread_mutex_unlock(&m->lock);
@@ -644,6 +657,9 @@ EVP_PKEY *p11_acquire(signer *s, int *err)
 			goto out;
 		}
 		s->last_attempt_ms = now;
+		s->loud = !was_down || now - s->last_warn_ms >= P11_LOG_EVERY_MS;
+		if (s->loud)
+			s->last_warn_ms = now;
 		rc = connect_locked(s);
 		if (rc != VA_OK) {
 			if (!was_down)
