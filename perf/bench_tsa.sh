@@ -77,30 +77,28 @@ $PY -c "import sys; d=float(sys.argv[2])-float(sys.argv[1]); print('tsa openssl-
 if [ -n "${UTS_SERVER:-}" ] && [ -x "$UTS_SERVER" ]; then
 	up=$(free_port)
 	cat >"$W/uts.cnf" <<CNF
-[ server ]
-listening_ports = 127.0.0.1:$up
-access_log_file =
-error_log_file = $W/uts-error.log
-num_threads = 64
-log_level = LOG_WARNING
 [ oids ]
+tsa_policy1 = 1.3.6.1.4.1.55555.1.1
+[ main ]
+listening_ports = 127.0.0.1:$up
+enable_keep_alive = yes
+num_threads = 64
+throttle = *=0
+request_timeout_ms = 30000
+tcp_nodelay = 0
+log_level = warn
+log_to_syslog = no
 [ tsa ]
-default_tsa = tsa_config
-[ tsa_config ]
-serial = $W/utsserial
-crypto_device = builtin
 signer_cert = $P/tsa-file.pem
-signer_key = $P/tsa-file.key
 certs = $P/chain1.pem
-default_policy = 1.3.6.1.4.1.55555.1.1
+signer_key = $P/tsa-file.key
+default_policy = tsa_policy1
 digests = sha256, sha384, sha512
 accuracy = secs:1
 clock_precision_digits = 0
 ordering = no
 tsa_name = no
 ess_cert_id_chain = no
-ess_cert_id_alg = sha256
-signer_digest = sha256
 CNF
 	echo 01 >"$W/utsserial"
 	bg_server uts "$UTS_SERVER" -c "$W/uts.cnf"
