@@ -242,3 +242,46 @@ int crlgen_conf_read(const va_config *cfg, struct crlgen_conf *out)
 	}
 	return problems ? VA_ERR_CONFIG : 0;
 }
+
+static int http_same(const struct http_conf *a, const struct http_conf *b)
+{
+	return strcmp(a->listen, b->listen) == 0 && a->port == b->port && a->threads == b->threads &&
+	       a->conn_limit == b->conn_limit && a->per_ip_limit == b->per_ip_limit && a->timeout == b->timeout &&
+	       a->conn_memory == b->conn_memory && a->body_max == b->body_max;
+}
+
+static int signer_same(const struct signer_conf *a, const struct signer_conf *b)
+{
+	return strcmp(a->name, b->name) == 0 && a->type == b->type && strcmp(a->module, b->module) == 0 &&
+	       strcmp(a->uri, b->uri) == 0 && strcmp(a->pin_file, b->pin_file) == 0 &&
+	       strcmp(a->pin_env, b->pin_env) == 0 && strcmp(a->key_file, b->key_file) == 0 &&
+	       strcmp(a->cert_file, b->cert_file) == 0 && strcmp(a->chain_file, b->chain_file) == 0;
+}
+
+int crlgen_conf_reloadable(const struct crlgen_conf *a, const struct crlgen_conf *b)
+{
+	const char *what = NULL;
+
+	if (!http_same(&a->http, &b->http))
+		what = "crlgen.http";
+	else if (strcmp(a->publish_dir, b->publish_dir) != 0)
+		what = "crlgen.publish_dir";
+	else if (strcmp(a->store.path, b->store.path) != 0 || a->store.map_size != b->store.map_size)
+		what = "store";
+	else if (a->nsigners != b->nsigners)
+		what = "signers";
+	for (size_t i = 0; what == NULL && i < a->nsigners; i++)
+		if (!signer_same(&a->signers[i], &b->signers[i]))
+			what = "signers";
+	if (what == NULL && a->ncrls != b->ncrls)
+		what = "the number of CRLs";
+	for (size_t i = 0; what == NULL && i < a->ncrls; i++) {
+		if (strcmp(a->crls[i].name, b->crls[i].name) != 0 || strcmp(a->crls[i].issuer, b->crls[i].issuer) != 0 ||
+		    strcmp(a->crls[i].signer, b->crls[i].signer) != 0 || a->crls[i].delta != b->crls[i].delta)
+			what = "a CRL's name, issuer, signer or delta";
+	}
+	if (what == NULL)
+		return 0;
+	log_err("crlgen: reload: %s changed: restart crlgen to apply it; the running configuration stays", what);
+	return VA_ERR_CONFIG;
+}

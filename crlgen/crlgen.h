@@ -63,6 +63,11 @@ struct crlgen_conf {
 	size_t nsigners;
 };
 
+/* 0 if b only changes what a running daemon can apply (timers, validity, retention, margins, URIs, ranges): same
+ * CRL names, issuers and signers in the same order, same store, publish directory, HTTP settings and signer
+ * definitions. Else logs the first difference and returns VA_ERR_CONFIG (a restart is needed). */
+VA_MUST_CHECK int crlgen_conf_reloadable(const struct crlgen_conf *a, const struct crlgen_conf *b);
+
 /* Reads and checks the common sections the daemon needs and the crlgen section (unknown keys are errors, each
  * problem logged with its line). Returns 0 or VA_ERR_CONFIG. */
 VA_MUST_CHECK int crlgen_conf_read(const va_config *cfg, struct crlgen_conf *out);
@@ -136,6 +141,8 @@ void crl_store_map_trim(void);
 typedef struct crl_served crl_served;
 crl_served *crl_served_new(const char *dir, const struct crl_conf *crls, size_t n, int64_t max_age);
 void crl_served_free(crl_served *cs);
+/* After a reload that kept the same CRL names in the same order: new ready margins and max-age. */
+void crl_served_update(crl_served *cs, const struct crl_conf *crls, size_t n, int64_t max_age);
 /* Re-reads files that changed on disk (by inode and mtime); cheap when nothing changed. Main thread. */
 void crl_served_refresh(crl_served *cs);
 /* GET/HEAD handler for the "/crl/" route; arg is the crl_served. */

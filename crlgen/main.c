@@ -20,6 +20,7 @@
 #include "log.h"
 
 struct ctx {
+	const char *file;
 	struct crlgen_conf *conf;
 	store *st;
 	signer *signers[CRLGEN_CRLS_MAX];
@@ -162,17 +163,37 @@ static void tick(void *arg)
 	crl_served_refresh(c->served);
 }
 
-/* SIGHUP: republish every CRL now (configuration changes need a restart). */
+/* SIGHUP: re-reads the configuration file. What a running daemon can apply (log level, interval, change_delay,
+ * full_on_change, each CRL's validity, retention, margins, URIs and partition bounds) is applied in place and
+ * every CRL is republished at once; other changes (names, issuers, signers, store, HTTP) are refused with a
+ * message and need a restart. Runs in the main thread, like the publications; pool threads only read the
+ * served files and the margins (atomics). */
 static int reload(void *arg)
 {
 	struct ctx *c = arg;
+	struct crlgen_conf *nc = calloc(1, sizeof(*nc));
+	va_config *cfg;
+	int err = 0, rc = VA_ERR_CONFIG;
 
+	cfg = config_load(c->file, &err);
+	if (nc == NULL || cfg == NULL || crlgen_conf_read(cfg, nc) != 0 || crlgen_conf_reloadable(c->conf, nc) != 0)
+		goto out;
+	for (size_t i = 0; i < c->conf->ncrls; i++)
+		c->conf->crls[i] = nc->crls[i]; /* the jobs point at these */
+	c->conf->interval = nc->interval;
+	c->conf->change_delay = nc->change_delay;
+	c->conf->full_on_change = nc->full_on_change;
+	crl_served_update(c->served, c->conf->crls, c->conf->ncrls, c->conf->interval);
 	for (size_t i = 0; i < c->njobs; i++) {
 		c->jobs[i].force = 1;
 		c->jobs[i].retry_at = 0;
 	}
-	log_info("crlgen: SIGHUP: republishing every CRL");
-	return 0;
+	log_info("crlgen: SIGHUP: configuration reloaded; republishing every CRL");
+	rc = 0;
+out:
+	config_free(cfg);
+	free(nc);
+	return rc;
 }
 
 static int ready(void *arg, char *why, size_t whylen)
@@ -265,6 +286,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	c.conf = conf;
+	c.file = file;
 	if (ctx_open(&c) != 0)
 		goto out;
 	rc = once ? run_once(&c, delta_only) : run_daemon(&c);

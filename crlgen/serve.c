@@ -46,13 +46,13 @@ struct slot {
 
 struct served_crl {
 	char name[CRL_NAME_MAX];
-	int64_t margin;
+	_Atomic int64_t margin; /* changed by a reload while pool threads read it */
 	int delta;
 	struct slot full, dl;
 };
 
 struct crl_served {
-	int64_t max_age;
+	_Atomic int64_t max_age;
 	size_t n;
 	struct served_crl v[];
 };
@@ -156,11 +156,11 @@ crl_served *crl_served_new(const char *dir, const struct crl_conf *crls, size_t 
 	if (cs == NULL)
 		return NULL;
 	cs->n = n;
-	cs->max_age = max_age;
+	atomic_init(&cs->max_age, max_age);
 	for (size_t i = 0; i < n; i++) {
 		struct served_crl *c = &cs->v[i];
 		snprintf(c->name, sizeof(c->name), "%s", crls[i].name);
-		c->margin = crls[i].ready_margin;
+		atomic_init(&c->margin, crls[i].ready_margin);
 		c->delta = crls[i].delta;
 		slot_init(&c->full, dir, crls[i].name, ".crl");
 		slot_init(&c->dl, dir, crls[i].name, "-delta.crl");
@@ -182,6 +182,13 @@ void crl_served_free(crl_served *cs)
 	free(cs);
 }
 
+void crl_served_update(crl_served *cs, const struct crl_conf *crls, size_t n, int64_t max_age)
+{
+	atomic_store(&cs->max_age, max_age);
+	for (size_t i = 0; i < n && i < cs->n; i++)
+		atomic_store(&cs->v[i].margin, crls[i].ready_margin);
+}
+
 void crl_served_refresh(crl_served *cs)
 {
 	for (size_t i = 0; i < cs->n; i++) {
@@ -200,11 +207,12 @@ int crl_served_ready(crl_served *cs, time_t now, char *why, size_t whylen)
 			return 1;
 		}
 		int64_t left = f->info.next_update - (int64_t)now;
-		int stale = f->info.next_update == 0 || left <= cs->v[i].margin;
+		int64_t margin = atomic_load(&cs->v[i].margin);
+		int stale = f->info.next_update == 0 || left <= margin;
 		file_unref(f);
 		if (stale) {
 			snprintf(why, whylen, "%s: CRL nextUpdate in %lld s (margin %lld s)", cs->v[i].name,
-				 (long long)left, (long long)cs->v[i].margin);
+				 (long long)left, (long long)margin);
 			return 1;
 		}
 	}
@@ -296,8 +304,9 @@ void crl_served_handle(void *arg, const struct http_request *req, struct http_re
 	int64_t maxage = f->info.next_update - (int64_t)clock_now_sec();
 	if (maxage < 0)
 		maxage = 0;
-	if (maxage > cs->max_age)
-		maxage = cs->max_age;
+	int64_t cap = atomic_load(&cs->max_age);
+	if (maxage > cap)
+		maxage = cap;
 	http_response_header(resp, "ETag", "%s", f->etag);
 	http_date((time_t)f->info.this_update, date, sizeof(date));
 	http_response_header(resp, "Last-Modified", "%s", date);

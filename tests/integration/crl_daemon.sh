@@ -104,9 +104,20 @@ expect_eq "$n2" "$(crl_number "$PKI/crl/ca1.crl")" "full CRL not rebuilt for a c
 openssl crl -inform DER -in "$T/delta2.crl" -CAfile "$PKI/chain1.pem" -noout -verify 2>&1 | grep -q 'verify OK' ||
 	fail "delta does not verify"
 ok "delta verifies"
-# SIGHUP republishes everything now.
+# SIGHUP: a new validity is applied and everything is republished at once.
+CRL_VALIDITY=172800
+crl_conf
 kill -HUP "$crlgen2_pid"
 wait_number "$URL/crl/ca1.crl" $((n2 + 2))
 ok "SIGHUP republished the full CRL"
+this=$(openssl crl -inform DER -in "$T/w.crl" -noout -lastupdate | cut -d= -f2)
+next=$(openssl crl -inform DER -in "$T/w.crl" -noout -nextupdate | cut -d= -f2)
+expect_eq 172800 $(($(date -d "$next" +%s) - $(date -d "$this" +%s))) "reloaded validity applied"
+# A change that needs a restart is refused; the daemon keeps running with what it had.
+sed -i 's/name = "ca2"; issuer = "ca2"/name = "ca2x"; issuer = "ca2"/' "$CONF"
+kill -HUP "$crlgen2_pid"
+for ((i = 0; i < 50; i++)); do grep -q 'restart crlgen to apply it' "$T/crlgen2.log" && break; sleep 0.1; done
+expect_grep 'restart crlgen to apply it' "$T/crlgen2.log" "structural change refused on reload"
+expect_eq 200 "$(http_code GET "$URL/crl/ca2.crl")" "still serving the running configuration"
 daemon_stop crlgen2 || fail "crlgen did not exit 0 on SIGTERM"
 done_ok
