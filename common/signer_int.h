@@ -82,5 +82,7 @@ void p11_detach(signer *s);
 EVP_PKEY *p11_acquire(signer *s, int *err);
 /* Returns VA_OK, VA_ERR_SIGNER_DOWN (and the signer marked down) or VA_ERR_CRYPTO. */
 int p11_release(signer *s, EVP_PKEY *key, int failed);
+/* Module loads (C_Initialize) made by this process so far: lets tests see when a reconnection reloads. */
+unsigned long p11_load_count(void);
 
 #endif

@@ -98,6 +98,12 @@ struct p11_module {
 /* The process's loaded modules: owned by this file. */
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct p11_module *reg_head;
+static atomic_ulong load_count;
+
+unsigned long p11_load_count(void)
+{
+	return atomic_load(&load_count);
+}
 
 /* ---- error classification ---- */
 
@@ -302,6 +308,7 @@ static struct p11_gen *gen_load(const char *path, enum log_level level)
 
 	if (g == NULL)
 		return NULL;
+	atomic_fetch_add(&load_count, 1);
 	g->ctx = PKCS11_CTX_new();
 	if (g->ctx == NULL) {
 		free(g);

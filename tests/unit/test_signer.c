@@ -591,6 +591,34 @@ static void test_p11_token_absent_at_start(void **state)
 	signer_free(s);
 }
 
+/* A signer whose token is missing does not reload the module every second while another signer uses it. */
+static void test_p11_missing_token_busy_module(void **state)
+{
+	struct signer_conf c;
+	unsigned long loads;
+	int err;
+	signer *a, *b;
+
+	(void)state;
+	p11_conf(&c, "a", "pkcs11:token=va;object=rsa1;type=private", "rsa1.pem");
+	a = signer_open(&c, &err);
+	assert_non_null(a);
+	p11_conf(&c, "b", "pkcs11:token=elsewhere;object=rsa1;type=private", "rsa1.pem");
+	b = signer_open(&c, &err);
+	assert_non_null(b);
+	assert_int_equal(err, VA_ERR_SIGNER_DOWN);
+	loads = p11_load_count();
+	wait_retry();
+	assert_int_equal(signer_ready(b), 0);
+	assert_int_equal(p11_load_count(), loads); /* a is bound: no reload for b's sake */
+	assert_int_equal(sign_and_verify(a, EVP_sha256()), VA_OK);
+	signer_free(a);
+	wait_retry();
+	assert_int_equal(signer_ready(b), 0);
+	assert_int_equal(p11_load_count(), loads + 1); /* nobody else bound: b may reload to look for its token */
+	signer_free(b);
+}
+
 /* ---- threads ---- */
 
 #define THREADS 4
@@ -817,6 +845,7 @@ int main(void)
 		cmocka_unit_test(test_p11_token_removed_rsa),
 		cmocka_unit_test(test_p11_token_removed_ec),
 		cmocka_unit_test(test_p11_token_absent_at_start),
+		cmocka_unit_test(test_p11_missing_token_busy_module),
 		cmocka_unit_test(test_p11_threads_rsa),
 		cmocka_unit_test(test_p11_threads_ec),
 	};
