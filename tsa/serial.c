@@ -115,21 +115,28 @@ static int reserve_locked(tsa_serial *s, uint64_t *first)
 	return rc;
 }
 
-/* Reserves the next block ahead of need; at most one reservation runs at a time. */
-static void prefetch(tsa_serial *s)
+int tsa_serial_reserve_ahead(tsa_serial *s)
 {
 	uint64_t first;
+	int rc = 0;
 
 	pthread_mutex_lock(&s->mu);
 	if (!s->have_pending && !s->reserving) {
-		if (reserve_locked(s, &first) == 0) {
+		rc = reserve_locked(s, &first);
+		if (rc == 0) {
 			s->pending_first = first;
 			s->have_pending = 1;
-		} else {
-			log_warn("tsa: reserving the next serial block failed; will retry when the block is used up");
 		}
 	}
 	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+/* Reserves the next block ahead of need; at most one reservation runs at a time. */
+static void prefetch(tsa_serial *s)
+{
+	if (tsa_serial_reserve_ahead(s) != 0)
+		log_warn("tsa: reserving the next serial block failed; will retry when the block is used up");
 }
 
 /* The current block is used up (as far as this thread saw): install the next one. */

@@ -35,6 +35,10 @@ void tsa_serial_free(tsa_serial *s);
  * call tries again. */
 VA_MUST_CHECK int tsa_serial_next(tsa_serial *s, uint64_t *out);
 
+/* Reserves the next block now unless one is already waiting or being reserved (0 then). For a periodic retry
+ * after the store failed, so that recovery does not wait for traffic. */
+VA_MUST_CHECK int tsa_serial_reserve_ahead(tsa_serial *s);
+
 /* Number of reservations made so far (for metrics and tests). */
 uint64_t tsa_serial_reservations(const tsa_serial *s);
 

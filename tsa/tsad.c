@@ -5,11 +5,13 @@
 #include "tsad.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
@@ -69,6 +71,8 @@ struct tsad {
 	pthread_rwlock_t lock; /* guards gen: requests read, reload writes */
 	struct tsad_gen *gen;
 	int clock_bad;         /* main thread only (tick): last clock state logged */
+	atomic_int reserve_failed; /* the last serial reservation failed: not ready, the tick retries */
+	_Atomic int64_t last_err_log; /* ms (monotonic) of the last per-request error logged */
 };
 
 static const struct config_key tsad_keys[] = {
@@ -291,16 +295,30 @@ static int sign_cb(void *arg, const EVP_MD *md, const uint8_t *data, size_t len,
 	return signer_sign(arg, md, data, len, sig, siglen);
 }
 
+/* At most one line per second for failures that hit every request alike (token gone, store down), so that a
+ * loaded TSA in trouble does not bury its log. */
+static int err_log_due(struct tsad *d)
+{
+	struct timespec ts;
+	int64_t now, last;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	last = atomic_load(&d->last_err_log);
+	return now - last >= 1000 && atomic_compare_exchange_strong(&d->last_err_log, &last, now);
+}
+
 static int reserve_cb(void *arg, uint64_t count, uint64_t *first)
 {
 	struct tsad *d = arg;
 	int rc = store_counter_reserve(d->st, d->counter, count, first);
 
+	atomic_store(&d->reserve_failed, rc != 0);
 	if (rc == 0) {
 		metrics_counter_inc(d->reservations);
 		log_info("tsad: reserved serials %llu..%llu (%s)", (unsigned long long)*first,
 			 (unsigned long long)(*first + count - 1), d->counter);
-	} else {
+	} else if (err_log_due(d)) {
 		log_err("tsad: cannot reserve serials from %s: %s", d->counter, va_strerror(rc));
 	}
 	return rc;
@@ -423,8 +441,11 @@ static int issue(struct tsad *d, const struct tsad_gen *g, const struct tsa_requ
 	}
 	rc = tsa_token_build(g->tok, rq, serial, now, out, outlen);
 	if (rc != 0) {
-		log_openssl(LOG_LVL_ERR, "tsad: token %llu not issued: %s", (unsigned long long)serial,
-			    va_strerror(rc));
+		if (err_log_due(d))
+			log_openssl(LOG_LVL_ERR, "tsad: token %llu not issued: %s", (unsigned long long)serial,
+				    va_strerror(rc));
+		else
+			ERR_clear_error();
 		tsa_reject_set(rej, TSA_FAIL_SYSTEM_FAILURE,
 			       rc == VA_ERR_SIGNER_DOWN ? "signing key unavailable, try later" : "signing failed",
 			       "system_failure");
@@ -495,6 +516,9 @@ static int tsad_ready(void *arg, char *why, size_t whylen)
 	} else if (store_ping(d->st) != 0) {
 		snprintf(why, whylen, "store not readable");
 		rc = 1;
+	} else if (atomic_load(&d->reserve_failed)) {
+		snprintf(why, whylen, "cannot reserve serial numbers in the store");
+		rc = 1;
 	}
 	pthread_rwlock_unlock(&d->lock);
 	return rc;
@@ -515,6 +539,8 @@ static void tsad_tick(void *arg)
 	}
 	bad = tsa_clock_check(d->gen->clk, &why) != 0;
 	pthread_rwlock_unlock(&d->lock);
+	if (atomic_load(&d->reserve_failed) && tsa_serial_reserve_ahead(d->serial) == 0)
+		log_info("tsad: serial reservations work again");
 	if (bad && !d->clock_bad)
 		log_warn("tsad: not issuing tokens: %s", why);
 	else if (!bad && d->clock_bad)
@@ -569,6 +595,8 @@ int tsad_run(const char *path, int check_only)
 	int rc, ex = 1;
 
 	memset(&d, 0, sizeof(d));
+	atomic_init(&d.reserve_failed, 0);
+	atomic_init(&d.last_err_log, 0);
 	d.path = path;
 	pthread_rwlock_init(&d.lock, NULL);
 	d.gen = gen_load(path, check_only);

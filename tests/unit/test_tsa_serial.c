@@ -187,8 +187,19 @@ static void test_reserve_failure(void **state)
 	}
 	assert_int_equal(got, 7);
 	assert_int_equal(last, 8);
+	/* a retry ahead of traffic: the next call finds the block waiting, without touching the store */
+	assert_int_equal(tsa_serial_reserve_ahead(s), VA_ERR_STORE);
 	c.fail = 0;
-	assert_int_equal(tsa_serial_next(s, &v), 0);
+	assert_int_equal(tsa_serial_reserve_ahead(s), 0);
+	assert_int_equal(tsa_serial_reserve_ahead(s), 0); /* one is waiting already: no new reservation */
+	{
+		uint64_t before = tsa_serial_reservations(s);
+
+		c.fail = 1;
+		assert_int_equal(tsa_serial_next(s, &v), 0);
+		assert_int_equal(tsa_serial_reservations(s), before);
+		c.fail = 0;
+	}
 	assert_true(v > last);
 	assert_true(in_reserved(&c, v));
 	tsa_serial_free(s);
