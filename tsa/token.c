@@ -515,13 +515,22 @@ static int verify_signature(const tsa_token_ctx *c, const uint8_t *tbs, size_t t
 	return rc;
 }
 
+/* Working memory of need octets: the stack buffer when it is large enough (the usual case: no allocation per
+ * request), else a heap block returned through *heap for the caller to free. NULL if that allocation fails. */
+static uint8_t *scratch(uint8_t *stack, size_t stack_len, size_t need, uint8_t **heap)
+{
+	if (need <= stack_len)
+		return stack;
+	*heap = malloc(need);
+	return *heap;
+}
+
 int tsa_token_build(const tsa_token_ctx *c, const struct tsa_request *rq, uint64_t serial,
 		    struct timespec gen_time, uint8_t **out, size_t *outlen)
 {
-	uint8_t tst_buf[TSA_IMPRINT_DER_MAX + TSA_NONCE_MAX + TSA_OID_DER_MAX + 256];
-	uint8_t attr_buf[1024], digest[SHA256_DIGEST_LENGTH];
-	uint8_t *tst_big = NULL, *sig = NULL, *buf = NULL;
-	size_t tst_cap, cap, siglen = 0, m_si, m_eci;
+	uint8_t tst_stack[1024], attr_stack[1024], sig_stack[1024], digest[SHA256_DIGEST_LENGTH];
+	uint8_t *tst_heap = NULL, *attr_heap = NULL, *sig_heap = NULL, *buf = NULL, *p, *sig;
+	size_t need, cap, siglen = 0, m_si, m_eci;
 	struct dw tw, aw, w;
 	int rc;
 
@@ -529,33 +538,31 @@ int tsa_token_build(const tsa_token_ctx *c, const struct tsa_request *rq, uint64
 	*outlen = 0;
 	if (serial == 0)
 		return VA_ERR_INVAL; /* RFC 3161 2.4.2: serialNumber is a positive integer */
-	/* The tsa name is the only variable-size constant part of TSTInfo. */
-	tst_cap = sizeof(tst_buf) + c->tsa_name.n;
-	if (c->tsa_name.n > 0) {
-		tst_big = malloc(tst_cap);
-		if (tst_big == NULL)
-			return VA_ERR_NOMEM;
-		dw_init(&tw, tst_big, tst_cap);
-	} else {
-		dw_init(&tw, tst_buf, sizeof(tst_buf));
-	}
+	/* Every field of TSTInfo is bounded: request.h's limits, the tsa name, and 256 for the rest. */
+	need = rq->imprint_len + rq->nonce_len + rq->policy_len + c->tsa_name.n + c->accuracy.n + 256;
+	rc = VA_ERR_NOMEM;
+	p = scratch(tst_stack, sizeof(tst_stack), need, &tst_heap);
+	if (p == NULL)
+		goto out;
+	dw_init(&tw, p, need);
 	rc = build_tstinfo(c, rq, serial, gen_time, &tw);
 	if (rc != 0)
 		goto out;
 	rc = VA_ERR_CRYPTO;
 	if (SHA256(dw_data(&tw), dw_len(&tw), digest) == NULL)
 		goto out;
-	if (c->attr_ess.n + 256 > sizeof(attr_buf)) {
-		rc = VA_ERR_RANGE;
+	need = c->attr_ess.n + 256;
+	rc = VA_ERR_NOMEM;
+	p = scratch(attr_stack, sizeof(attr_stack), need, &attr_heap);
+	if (p == NULL)
 		goto out;
-	}
-	dw_init(&aw, attr_buf, sizeof(attr_buf));
+	dw_init(&aw, p, need);
 	rc = build_signed_attrs(c, digest, &aw);
 	if (rc != 0)
 		goto out;
 
 	rc = VA_ERR_NOMEM;
-	sig = malloc(c->max_sig_len);
+	sig = scratch(sig_stack, sizeof(sig_stack), c->max_sig_len, &sig_heap);
 	if (sig == NULL)
 		goto out;
 	siglen = c->max_sig_len;
@@ -622,8 +629,9 @@ int tsa_token_build(const tsa_token_ctx *c, const struct tsa_request *rq, uint64
 	buf = NULL;
 	rc = 0;
 out:
-	free(tst_big);
-	free(sig);
+	free(tst_heap);
+	free(attr_heap);
+	free(sig_heap);
 	free(buf);
 	return rc;
 }

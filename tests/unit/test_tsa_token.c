@@ -48,6 +48,18 @@ static int setup_ec(void **state)
 	return setup_key(state, EVP_PKEY_EC);
 }
 
+/* Names of ~2.5 KiB: TSTInfo (tsa name), signed attributes (ESSCertIDv2 issuer) and lengths of 3 octets. */
+static int setup_long(void **state)
+{
+	struct fx *f;
+
+	if (setup_key(state, EVP_PKEY_EC) != 0)
+		return -1;
+	f = *state;
+	tt_pki_clear(&f->pki);
+	return tt_pki_init_long_names(&f->pki, EVP_PKEY_EC, 40);
+}
+
 static int setup_rsa(void **state)
 {
 	return setup_key(state, EVP_PKEY_RSA);
@@ -133,6 +145,25 @@ static void test_verify_all_digests(void **state)
 			TS_RESP_free(r);
 		}
 	}
+}
+
+static void test_long_names(void **state)
+{
+	struct fx *f = *state;
+	struct tsa_token_conf tc;
+	struct timespec t = { 1700000000, 5000000 };
+	TS_RESP *r;
+	TS_TST_INFO *ti;
+
+	assert_true(i2d_X509_NAME(X509_get_subject_name(f->pki.cert), NULL) > 2048);
+	conf_init(f, &tc);
+	tc.tsa_name = 1;
+	r = issue(f, &tc, EVP_sha512(), 0xffffffffffffffffULL, 1, 123456, t, 1);
+	ti = TS_RESP_get_tst_info(r);
+	assert_int_equal(X509_NAME_cmp(TS_TST_INFO_get_tsa(ti)->d.directoryName, X509_get_subject_name(f->pki.cert)),
+			 0);
+	assert_memory_equal(ASN1_STRING_get0_data(TS_TST_INFO_get_time(ti)), "20231114221320.005Z", 19);
+	TS_RESP_free(r);
 }
 
 /* A signer without a chain file: the token carries the TSA certificate alone. */
@@ -391,6 +422,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_chain, setup_ec, teardown),
 		cmocka_unit_test_setup_teardown(test_fields, setup_ec, teardown),
 		cmocka_unit_test_setup_teardown(test_fields, setup_rsa, teardown),
+		cmocka_unit_test_setup_teardown(test_long_names, setup_long, teardown),
 		cmocka_unit_test(test_gentime_format),
 		cmocka_unit_test(test_reject_encode),
 		cmocka_unit_test_setup_teardown(test_sign_failures, setup_ec, teardown),

@@ -34,10 +34,21 @@ static int add_ext(X509 *x, X509 *issuer, int nid, const char *value)
 	return ok;
 }
 
+/* Extra OU entries of 60 characters each in the names made below: long names take the builders' heap paths. */
+static int tt_extra_ous;
+
 static X509 *make_cert(const char *cn, long serial, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key)
 {
 	X509 *x = X509_new();
 	X509_NAME *name = X509_NAME_new();
+
+	for (int i = 0; i < tt_extra_ous; i++) {
+		char ou[61];
+
+		memset(ou, 'a' + i % 26, 60);
+		ou[60] = '\0';
+		X509_NAME_add_entry_by_txt(name, "OU", MBSTRING_ASC, (const unsigned char *)ou, -1, -1, 0);
+	}
 
 	X509_set_version(x, 2);
 	ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
@@ -50,6 +61,16 @@ static X509 *make_cert(const char *cn, long serial, EVP_PKEY *key, X509 *issuer,
 	X509_NAME_free(name);
 	X509_set_pubkey(x, key);
 	return x;
+}
+
+int tt_pki_init_long_names(struct tt_pki *p, int key_type, int ous)
+{
+	int rc;
+
+	tt_extra_ous = ous;
+	rc = tt_pki_init(p, key_type, 1);
+	tt_extra_ous = 0;
+	return rc;
 }
 
 int tt_pki_init(struct tt_pki *p, int key_type, int eku_critical)

@@ -20,6 +20,8 @@ struct tt_pki {
 
 /* key_type: EVP_PKEY_RSA or EVP_PKEY_EC. eku_critical: the timeStamping EKU critical (as RFC 3161 2.3 wants). */
 int tt_pki_init(struct tt_pki *p, int key_type, int eku_critical);
+/* The same with ous extra 60-character OU entries in every name (names of several KiB). */
+int tt_pki_init_long_names(struct tt_pki *p, int key_type, int ous);
 void tt_pki_clear(struct tt_pki *p);
 
 /* A certificate for p->key issued by p->ca with the given extendedKeyUsage value ("critical,timeStamping", ...;
