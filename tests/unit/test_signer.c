@@ -22,7 +22,9 @@
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <openssl/ts.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
 #include "err.h"
 #include "log.h"
@@ -118,7 +120,10 @@ static int group_setup(void **state)
 	   dir);
 	sh("cd %s && for k in rsa1 ec1; do openssl req -new -x509 -engine pkcs11 -keyform engine "
 	   "-key \"pkcs11:token=va;object=$k;type=private;pin-value=" PIN "\" -subj /CN=$k -days 30 -sha256 "
-	   "-out $k.pem 2>/dev/null >/dev/null || exit 1; done",
+	   "-out $k.pem 2>/dev/null >/dev/null || exit 1; "
+	   "openssl req -new -x509 -engine pkcs11 -keyform engine "
+	   "-key \"pkcs11:token=va;object=$k;type=private;pin-value=" PIN "\" -subj /CN=$k-tsa -days 30 -sha256 "
+	   "-addext extendedKeyUsage=critical,timeStamping -out $k-ts.pem 2>/dev/null >/dev/null || exit 1; done",
 	   dir);
 	/* File keys, and a certificate of another key for mismatch tests. */
 	sh("cd %s && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out frsa.key 2>/dev/null && "
@@ -343,7 +348,7 @@ static void test_p11_sign_ec(void **state)
 }
 
 /* signer_pkey() through OpenSSL's own builders (X509_CRL_sign verified by OpenSSL, also from the command line;
- * OCSP_basic_sign verified by OCSP_basic_verify). */
+ * OCSP_basic_sign verified by OCSP_basic_verify; TS_RESP_CTX below). */
 static void check_crl(const char *uri, const char *cert)
 {
 	struct signer_conf c;
@@ -396,11 +401,84 @@ static void check_crl(const char *uri, const char *cert)
 	signer_free(s);
 }
 
+static ASN1_INTEGER *ts_serial(struct TS_resp_ctx *ctx, void *data)
+{
+	ASN1_INTEGER *i = ASN1_INTEGER_new();
+
+	(void)ctx, (void)data;
+	if (i != NULL)
+		ASN1_INTEGER_set(i, 42);
+	return i;
+}
+
+/* signer_pkey() in TS_RESP_CTX: a granted response whose signature and imprint TS_RESP_verify_response accepts. */
+static void check_ts(const char *uri, const char *cert)
+{
+	struct signer_conf c;
+	uint8_t h[32] = { 7 };
+	TS_RESP_CTX *ctx = TS_RESP_CTX_new();
+	TS_REQ *req = TS_REQ_new();
+	TS_MSG_IMPRINT *mi = TS_MSG_IMPRINT_new();
+	X509_ALGOR *alg = X509_ALGOR_new();
+	ASN1_OBJECT *pol = OBJ_txt2obj("1.3.6.1.4.1.55555.1.1", 1);
+	TS_VERIFY_CTX *v = TS_VERIFY_CTX_new();
+	X509_STORE *st = X509_STORE_new();
+	BIO *b = BIO_new(BIO_s_mem());
+	TS_RESP *resp;
+	EVP_PKEY *k;
+	int err;
+	signer *s;
+
+	p11_conf(&c, "ts", uri, cert);
+	s = signer_open(&c, &err);
+	assert_non_null(s);
+	k = signer_pkey(s);
+	assert_non_null(k);
+	assert_int_equal(TS_RESP_CTX_set_signer_cert(ctx, signer_cert(s)), 1);
+	assert_int_equal(TS_RESP_CTX_set_signer_key(ctx, k), 1);
+	assert_int_equal(TS_RESP_CTX_set_def_policy(ctx, pol), 1);
+	assert_int_equal(TS_RESP_CTX_add_md(ctx, EVP_sha256()), 1);
+	assert_int_equal(TS_RESP_CTX_set_signer_digest(ctx, EVP_sha256()), 1);
+	TS_RESP_CTX_set_serial_cb(ctx, ts_serial, NULL);
+	assert_int_equal(X509_ALGOR_set0(alg, OBJ_nid2obj(NID_sha256), V_ASN1_NULL, NULL), 1);
+	assert_int_equal(TS_MSG_IMPRINT_set_algo(mi, alg), 1);
+	assert_int_equal(TS_MSG_IMPRINT_set_msg(mi, h, sizeof(h)), 1);
+	assert_int_equal(TS_REQ_set_version(req, 1), 1);
+	assert_int_equal(TS_REQ_set_msg_imprint(req, mi), 1);
+	assert_int_equal(TS_REQ_set_cert_req(req, 1), 1); /* the response carries the signer certificate */
+	assert_int_equal(i2d_TS_REQ_bio(b, req), 1);
+	resp = TS_RESP_create_response(ctx, b);
+	assert_non_null(resp);
+	assert_int_equal(ASN1_INTEGER_get(TS_STATUS_INFO_get0_status(TS_RESP_get_status_info(resp))), TS_STATUS_GRANTED);
+	/* the self-signed test certificate is its own trust anchor */
+	assert_int_equal(X509_STORE_add_cert(st, signer_cert(s)), 1);
+	X509_STORE_set_flags(st, X509_V_FLAG_PARTIAL_CHAIN);
+	TS_VERIFY_CTX_set_store(v, st);
+	assert_non_null(TS_VERIFY_CTX_set_imprint(v, OPENSSL_memdup(h, sizeof(h)), sizeof(h)));
+	TS_VERIFY_CTX_set_flags(v, TS_VFY_SIGNATURE | TS_VFY_IMPRINT | TS_VFY_VERSION);
+	if (TS_RESP_verify_response(v, resp) != 1) {
+		ERR_print_errors_fp(stderr);
+		fail_msg("TS response does not verify");
+	}
+	TS_RESP_free(resp);
+	TS_VERIFY_CTX_free(v); /* frees the store and the imprint */
+	BIO_free(b);
+	ASN1_OBJECT_free(pol);
+	X509_ALGOR_free(alg);
+	TS_MSG_IMPRINT_free(mi);
+	TS_REQ_free(req);
+	TS_RESP_CTX_free(ctx);
+	EVP_PKEY_free(k);
+	signer_free(s);
+}
+
 static void test_p11_pkey_builder(void **state)
 {
 	(void)state;
 	check_crl("pkcs11:token=va;object=rsa1;type=private", "rsa1.pem");
 	check_crl("pkcs11:token=va;object=ec1;type=private", "ec1.pem");
+	check_ts("pkcs11:token=va;object=rsa1;type=private", "rsa1-ts.pem");
+	check_ts("pkcs11:token=va;object=ec1;type=private", "ec1-ts.pem");
 }
 
 static void test_p11_refused(void **state)
