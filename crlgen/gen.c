@@ -134,7 +134,6 @@ static int full_rec(void *arg, const struct store_serial *serial, const struct s
 static int full_source(void *arg, crl_emit_fn emit, void *ctx)
 {
 	struct full_src *f = arg;
-
 	int rc;
 
 	f->emit = emit;
