@@ -37,6 +37,29 @@ change_then_expect() {
 	ok "$*: $serial $want after $((t1 - t0)) ms"
 }
 
+metric() { curl -s -o "$T/m.txt" "$URL/metrics"; sed -n "s/^ocspd_$1 //p" "$T/m.txt"; }
+# Pre-production: every certificate of both CAs gets its SHA-1 answer signed in the background.
+ncerts=$(VACTL list | wc -l)
+for _ in $(seq 100); do
+	[ "$(metric cache_entries)" = "$ncerts" ] && break
+	sleep 0.1
+done
+expect_eq "$ncerts" "$(metric cache_entries)" "pre-produced answers for every certificate"
+# Single flight: 16 simultaneous first requests for one certificate (SHA-512: not pre-produced) cost 1 signature.
+sig0=$(metric signatures_total)
+b=$(ocsp_req_b64 ca1 1006 -no_nonce -sha512)
+sfp=()
+for i in $(seq 16); do
+	curl -s --max-time 20 -o "$T/sf$i.der" "$URL/$b" &
+	sfp+=($!)
+done
+wait "${sfp[@]}"
+sig1=$(metric signatures_total)
+expect_eq 1 $((sig1 - sig0)) "16 concurrent misses, one signature"
+for i in $(seq 16); do cmp -s "$T/sf1.der" "$T/sf$i.der" || fail "single flight: answer $i differs"; done
+openssl ocsp -respin "$T/sf1.der" -issuer "$PKI/ca1.pem" -sha512 -no_nonce -serial 0x1006 -noverify >"$T/sf.out" 2>&1 || true
+expect_grep "^0x1006: revoked" "$T/sf.out" "single-flight answer"
+
 expect_eq good "$(get_status 1005)" "1005 good (cached)"
 expect_eq good "$(get_status 1005)" "1005 good again (cache hit)"
 curl -s -o "$T/m.txt" "$URL/metrics"
