@@ -155,7 +155,8 @@ static pthread_rwlock_t *stripe(ocsp_cache *c, size_t bucket)
 	return &c->locks[bucket & (CACHE_STRIPES - 1)];
 }
 
-struct ocsp_cache_entry *ocsp_cache_get(ocsp_cache *c, const uint8_t *key, size_t key_len, int64_t now)
+static struct ocsp_cache_entry *cache_lookup(ocsp_cache *c, const uint8_t *key, size_t key_len, int64_t now,
+					     int stale_ok)
 {
 	uint64_t h = key_hash(key, key_len);
 	size_t b = h & (c->nbuckets - 1);
@@ -164,7 +165,7 @@ struct ocsp_cache_entry *ocsp_cache_get(ocsp_cache *c, const uint8_t *key, size_
 	pthread_rwlock_rdlock(stripe(c, b));
 	for (e = c->buckets[b]; e != NULL; e = e->next) {
 		if (e->hash == h && e->key_len == key_len && memcmp(e->key, key, key_len) == 0) {
-			if (now < e->refresh_at && now >= e->this_update - 300) {
+			if ((now < e->refresh_at || (stale_ok && now < e->next_update)) && now >= e->this_update - 300) {
 				atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
 				found = e;
 			}
@@ -173,6 +174,16 @@ struct ocsp_cache_entry *ocsp_cache_get(ocsp_cache *c, const uint8_t *key, size_
 	}
 	pthread_rwlock_unlock(stripe(c, b));
 	return found;
+}
+
+struct ocsp_cache_entry *ocsp_cache_get(ocsp_cache *c, const uint8_t *key, size_t key_len, int64_t now)
+{
+	return cache_lookup(c, key, key_len, now, 0);
+}
+
+struct ocsp_cache_entry *ocsp_cache_get_valid(ocsp_cache *c, const uint8_t *key, size_t key_len, int64_t now)
+{
+	return cache_lookup(c, key, key_len, now, 1);
 }
 
 uint64_t ocsp_cache_epoch(ocsp_cache *c)

@@ -55,6 +55,9 @@ void ocsp_cache_entry_release(void *e);
 
 /* A referenced entry for key that is still fresh at now (now < refresh_at), or NULL. */
 struct ocsp_cache_entry *ocsp_cache_get(ocsp_cache *c, const uint8_t *key, size_t key_len, int64_t now);
+/* Like ocsp_cache_get, but also an entry past its refresh point while it is still valid (now < next_update):
+ * served while another thread signs its replacement. */
+struct ocsp_cache_entry *ocsp_cache_get_valid(ocsp_cache *c, const uint8_t *key, size_t key_len, int64_t now);
 uint64_t ocsp_cache_epoch(ocsp_cache *c);
 /* Inserts e (replacing an entry with the same key) if no removal happened since epoch; the cache takes its own
  * reference, the caller keeps theirs. Returns 1 if inserted, 0 if not. */

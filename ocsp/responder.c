@@ -314,7 +314,16 @@ static int answer_cached(ocsp_responder *r, struct ca_rt *ca, const struct ocsp_
 			*hit = 1;
 			return 0;
 		}
-		rc = ocsp_cache_flight_begin(r->cache, id->der, id->der_len, OCSP_FLIGHT_WAIT_MS);
+		/* Past its refresh point but still valid: while one thread signs the replacement, the others keep
+		 * serving it instead of queueing behind the signature. */
+		e = ocsp_cache_get_valid(r->cache, id->der, id->der_len, now);
+		rc = ocsp_cache_flight_begin(r->cache, id->der, id->der_len, e != NULL ? 0 : OCSP_FLIGHT_WAIT_MS);
+		if (rc != 1 && e != NULL) {
+			*out = e;
+			*hit = 1;
+			return 0;
+		}
+		ocsp_cache_entry_put(e);
 		if (rc < 0)
 			return rc;
 		if (rc == 0)

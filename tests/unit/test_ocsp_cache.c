@@ -39,8 +39,13 @@ static void test_hit_refcount_refresh(void **state)
 	ocsp_cache_entry_put(g);
 	/* Another key of the same length does not hit. */
 	assert_null(ocsp_cache_get(c, (const uint8_t *)"k2", 2, 1010));
-	/* At the refresh point the entry no longer counts. */
+	/* At the refresh point the entry no longer counts as fresh, but stays usable until nextUpdate. */
 	assert_null(ocsp_cache_get(c, (const uint8_t *)"k1", 2, 1050));
+	g = ocsp_cache_get_valid(c, (const uint8_t *)"k1", 2, 1099);
+	assert_ptr_equal(g, e);
+	ocsp_cache_entry_put(g);
+	assert_null(ocsp_cache_get_valid(c, (const uint8_t *)"k1", 2, 1100));
+	assert_null(ocsp_cache_get_valid(c, (const uint8_t *)"k2", 2, 1010));
 	/* Replacing an entry drops the old one's cache reference. */
 	struct ocsp_cache_entry *e2 = mk("k1", "response-2", 1040);
 	assert_int_equal(ocsp_cache_insert(c, e2, ocsp_cache_epoch(c)), 1);
