@@ -8,10 +8,11 @@ PROGRAMS += ocspd
 ocspd_SRCS := ocsp/main.c $(OCSP_SRCS)
 endif
 
-UNIT_TESTS += test_ocsp_request test_ocsp_response test_ocsp_cache
+UNIT_TESTS += test_ocsp_request test_ocsp_response test_ocsp_cache test_ocsp_responder
 test_ocsp_request_SRCS := ocsp/der.c ocsp/request.c
 test_ocsp_response_SRCS := ocsp/der.c ocsp/request.c ocsp/response.c ocsp/ca.c
 test_ocsp_cache_SRCS := ocsp/cache.c
+test_ocsp_responder_SRCS := $(OCSP_SRCS)
 
 FUZZERS += fuzz_ocsp_request
 fuzz_ocsp_request_SRCS := ocsp/der.c ocsp/request.c
