@@ -324,6 +324,32 @@ int ocsp_get_decode(const char *path, size_t pathlen, uint8_t *out, size_t outca
 	return 0;
 }
 
+int ocsp_get_request(const char *path, size_t pathlen, uint8_t *out, size_t outcap, size_t *outlen)
+{
+	size_t off = 0;
+
+	/* A handful of prefix segments at most: a longer path is not an OCSP responder URL. */
+	for (int tries = 0; tries < 8 && off < pathlen; tries++) {
+		struct ocsp_der_cur cur;
+		struct ocsp_der_tlv t;
+		size_t len = 0;
+
+		if (ocsp_get_decode(path + off, pathlen - off, out, outcap, &len) == 0) {
+			ocsp_der_init(&cur, out, len);
+			if (ocsp_der_expect(&cur, DER_SEQUENCE, &t) == 0 && cur.len == 0) {
+				*outlen = len;
+				return 0;
+			}
+		}
+		/* Next segment: skip this run of slashes' successors up to the next '/'. */
+		while (off < pathlen && path[off] == '/')
+			off++;
+		while (off < pathlen && path[off] != '/')
+			off++;
+	}
+	return VA_ERR_INVAL;
+}
+
 int ocsp_certid_build(int hash, int null_params, const uint8_t *name_hash, const uint8_t *key_hash,
 		      const struct store_serial *serial, uint8_t *out, size_t outcap)
 {

@@ -58,6 +58,11 @@ VA_MUST_CHECK int ocsp_request_parse(const uint8_t *der, size_t len, const struc
  * octets. VA_ERR_INVAL on bad input, VA_ERR_RANGE when out is too small. */
 VA_MUST_CHECK int ocsp_get_decode(const char *path, size_t pathlen, uint8_t *out, size_t outcap, size_t *outlen);
 
+/* The OCSPRequest DER of an RFC 5019 GET path, also behind a path prefix ("/ocsp/<base64>", as when the
+ * responder URL has a path): the whole path is tried first, then what follows each later '/', and the first
+ * decoding that is one complete DER SEQUENCE wins. VA_ERR_INVAL when none is. */
+VA_MUST_CHECK int ocsp_get_request(const char *path, size_t pathlen, uint8_t *out, size_t outcap, size_t *outlen);
+
 /* Writes the DER CertID a client would send for (hash, issuer hashes, serial); null_params selects the
  * AlgorithmIdentifier form with NULL parameters (OpenSSL, most clients) or without them. Used to find cache
  * entries of a certificate whose status changed. Returns the length, or VA_ERR_RANGE if out is too small. */

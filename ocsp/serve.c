@@ -56,7 +56,7 @@ static void ocsp_handler(void *arg, const struct http_request *req, struct http_
 	int is_get = req->method == HTTP_GET;
 
 	if (is_get) {
-		if (ocsp_get_decode(req->path, strlen(req->path), getbuf, sizeof(getbuf), &len) != 0)
+		if (ocsp_get_request(req->path, strlen(req->path), getbuf, sizeof(getbuf), &len) != 0)
 			len = 0;
 		der = getbuf;
 	} else {

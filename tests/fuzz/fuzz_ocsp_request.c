@@ -61,6 +61,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				__builtin_trap();
 			check(out, len);
 		}
+		/* What ocspd calls: the same, also behind a path prefix; only a complete SEQUENCE comes out. */
+		if (ocsp_get_request(path, size - 1, out, sizeof(out), &len) == 0) {
+			if (len < 2 || len > sizeof(out) || out[0] != 0x30)
+				__builtin_trap();
+			check(out, len);
+		}
 		free(path);
 	} else {
 		/* A private copy so reads past the end are caught by ASan. */

@@ -35,13 +35,13 @@ case $(grep "^$serial" "$PKI/ca1/leaves.tsv" | cut -f3) in good | expired) st=go
 pct=$(printf '%s' "$b64" | sed 's|/|%2F|g; s|+|%2B|g; s|=|%3D|g')
 lower=$(printf '%s' "$pct" | sed 's|%2F|%2f|g; s|%2B|%2b|g; s|%3D|%3d|g')
 i=0
-for path in "/$b64" "//$b64" "/$pct" "/$lower" "/${b64%%=*}"; do
+for path in "/$b64" "//$b64" "/$pct" "/$lower" "/${b64%%=*}" "/ocsp/$b64" "/a/b/$pct"; do
 	i=$((i + 1))
 	code=$(curl -s -o "$T/get$i.der" -w '%{http_code}' --path-as-is "$URL$path")
 	expect_eq 200 "$code" "GET encoding $i status"
 	verify_resp "$T/get$i.der" "$serial" "$st"
 done
-ok "GET with raw, percent-encoded, lower-case escapes, extra leading slash, unpadded base64 ($serial, $st)"
+ok "GET with raw, percent-encoded, lower-case escapes, extra leading slash, unpadded base64, path prefix ($serial, $st)"
 
 
 # RFC 5019 6.2 headers on GET; If-None-Match answers 304.

@@ -2,6 +2,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -262,6 +263,22 @@ static void test_get_decode(void **state)
 	assert_int_equal(ocsp_get_decode(b64, (size_t)n, back, sizeof(back), &len), 0);
 	assert_int_equal(len, dlen);
 	assert_memory_equal(back, der, dlen);
+
+	/* Behind a path prefix (responder URL with a path), with the base64 raw or percent-encoded. */
+	char path[1200];
+	const char *prefixes[] = { "", "/", "//", "/ocsp/", "/a/b/", "/ocsp//" };
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", prefixes[i], b64);
+		assert_int_equal(ocsp_get_request(path, strlen(path), back, sizeof(back), &len), 0);
+		assert_int_equal(len, dlen);
+		assert_memory_equal(back, der, dlen);
+	}
+	/* No complete DER anywhere: refused. */
+	snprintf(path, sizeof(path), "/ocsp/%.*s", n - 8, b64);
+	assert_int_equal(ocsp_get_request(path, strlen(path), back, sizeof(back), &len), VA_ERR_INVAL);
+	assert_int_equal(ocsp_get_request("/ocsp/", 6, back, sizeof(back), &len), VA_ERR_INVAL);
+	assert_int_equal(ocsp_get_request("/MP/+Pw==", 9, back, sizeof(back), &len), VA_ERR_INVAL);
+	assert_int_equal(ocsp_get_request("", 0, back, sizeof(back), &len), VA_ERR_INVAL);
 	OPENSSL_free(der);
 }
 
