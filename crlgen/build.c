@@ -49,6 +49,9 @@ static size_t put_ext(uint8_t *out, const uint8_t *oid, size_t oidlen, int criti
 	return n;
 }
 
+/* Entry header, serial, time, then extensions: SEQUENCE header, reasonCode (12 octets), invalidityDate (24). */
+_Static_assert(2 + DER_SERIAL_MAX + DER_TIME_MAX + 2 + 12 + 24 <= CRL_ENTRY_DER_MAX, "entry buffer too small");
+
 /* The last revocationDate encoded: revocations come in batches sharing a time. */
 struct time_cache {
 	int64_t t;

@@ -22,7 +22,7 @@
 
 #define CRL_URI_MAX 512          /* idp / freshest_crl URIs */
 #define CRL_NAME_MAX 64          /* CRL name in config and file names */
-#define CRL_ENTRY_DER_MAX 160    /* one revokedCertificates entry as we encode it (bound checked in build.c) */
+#define CRL_ENTRY_DER_MAX 160    /* one entry as build.c encodes it: at most 2 + 35 (serial) + 17 (time) + 40 (exts) */
 #define CRL_ENTRY_PARSE_MAX 1024 /* longest entry the verifier accepts */
 #define CRL_SMALL_MAX 16384      /* longest non-entry element (issuer Name, extensions) the verifier accepts */
 #define CRL_IO_BUF (256 * 1024)  /* write and read buffer */
