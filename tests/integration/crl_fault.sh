@@ -8,8 +8,9 @@
 
 PUB="$T/pub"
 mkdir -p "$PUB"
-# Unmount the test's tmpfs (if any) before lib.sh removes $T, keeping the test's exit status.
-trap 'rc=$?; umount -l "$PUB" 2>/dev/null; (exit $rc); _va_cleanup' EXIT
+# Unmount the test's tmpfs (if any) before lib.sh stops the daemons and removes $T, keeping the test's exit
+# status. errexit is off in the handler: a failing umount (nothing mounted) must not skip the cleanup.
+trap 'rc=$?; set +e; umount -l "$PUB" 2>/dev/null; (exit $rc); _va_cleanup' EXIT
 
 crl_env rsa
 CRL_PORT=$(free_port)
