@@ -344,6 +344,16 @@ static int answer_cached(ocsp_responder *r, struct ca_rt *ca, const struct ocsp_
 				metrics_gauge_set(r->cnt->entries, (int64_t)ocsp_cache_count(r->cache));
 		}
 		ocsp_cache_flight_end(r->cache, id->der, id->der_len);
+		if (rc != 0) {
+			/* Signer down: an answer past its refresh point is still valid until nextUpdate; better than
+			 * tryLater. (A dropped entry, as after a status change, is not there to be served.) */
+			e = ocsp_cache_get_valid(r->cache, id->der, id->der_len, now);
+			if (e != NULL) {
+				*out = e;
+				*hit = 1;
+				return 0;
+			}
+		}
 		*out = e;
 		return rc;
 	}
