@@ -132,8 +132,6 @@ VA_MUST_CHECK int crl_job_delta(struct crl_job *j, store *st, const char *dir);
 /* 1 if the store holds a change of this job's issuer after what was last published (updates scanned_seq). */
 VA_MUST_CHECK int crl_job_changed(struct crl_job *j, store *st, int *changed);
 
-/* Drops this process's page references to the store's read-only map (memory accounting only; see maptrim.c). */
-void crl_store_map_trim(void);
 #define CRLGEN_TRIM_EVERY 32768 /* records walked between two trims */
 
 /* HTTP glue: serves dir/<name>.crl and dir/<name>-delta.crl for the configured names. Cache-Control max-age is

@@ -108,7 +108,7 @@ static int full_rec(void *arg, const struct store_serial *serial, const struct s
 	struct crl_entry e;
 
 	if (++f->walked % CRLGEN_TRIM_EVERY == 0)
-		crl_store_map_trim();
+		(void)store_map_trim(f->st);
 	if (!crl_range_has(f->range, serial)) {
 		/* The walk is in serial order (positive serials ascending, after the negative ones): past the end of
 		 * the partition nothing more is ours. */
@@ -140,7 +140,7 @@ static int full_source(void *arg, crl_emit_fn emit, void *ctx)
 	f->ctx = ctx;
 	f->walked = 0;
 	rc = store_cert_foreach(f->st, f->issuer, 1, full_rec, f);
-	crl_store_map_trim();
+	(void)store_map_trim(f->st);
 	return rc == FULL_SRC_DONE ? 0 : rc;
 }
 
