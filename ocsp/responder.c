@@ -3,6 +3,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -579,6 +581,11 @@ static void *prefill_main(void *arg)
 	if (p > 3600)
 		p = 3600;
 	period_ms = (unsigned)p * 1000;
+	/* Pre-production uses spare CPU: at nice 19 it yields to the request threads (Linux: per-thread nice), so a
+	 * busy responder serves first and signs ahead when it can. Not SCHED_IDLE: a starved thread holding a
+	 * single-flight slot would stall requests for that certificate. */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), 19) != 0)
+		log_debug("ocspd: pre-production thread keeps its priority");
 	l.cap = OCSP_PREFILL_MAX;
 	l.v = malloc(l.cap * sizeof(*l.v));
 	if (l.v == NULL)
