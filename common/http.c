@@ -89,7 +89,7 @@ struct http_server {
 	pthread_mutex_t reg_lock; /* result slot registration (rare) */
 	_Atomic long inflight;
 	_Atomic int stopping;
-	metrics_gauge *inflight_g;
+	metrics_gauge *inflight_g; /* set from inflight when /metrics renders: no second atomic per request */
 };
 
 /* Signal flags: the only state a handler touches (style: handlers set flags and return). */
@@ -382,6 +382,7 @@ static enum MHD_Result http_builtin(struct http_conn *hc, struct MHD_Connection 
 	default: /* RT_METRICS */
 		if (srv->m == NULL)
 			return http_send_text(hc, con, 404, "not found\n", "not_found");
+		metrics_gauge_set(srv->inflight_g, atomic_load_explicit(&srv->inflight, memory_order_relaxed));
 		if (metrics_render(srv->m, &text, &len) != VA_OK)
 			return http_send_text(hc, con, 500, "cannot render metrics\n", "server_error");
 		resp.status = 200;
@@ -599,7 +600,6 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *con, const 
 		clock_gettime(CLOCK_MONOTONIC, &hc->t0);
 		hc->counted = 1;
 		atomic_fetch_add_explicit(&srv->inflight, 1, memory_order_relaxed);
-		metrics_gauge_add(srv->inflight_g, 1);
 		return http_first_call(hc, con, url, method);
 	case HC_BODY:
 		if (*upload_data_size != 0)
@@ -658,7 +658,6 @@ static void http_completed(void *cls, struct MHD_Connection *con, void **con_cls
 		http_count(srv, &srv->rts[RT_UNMATCHED], "rejected");
 	if (hc->counted) {
 		metrics_histogram_observe(hc->rt->latency, http_elapsed(&hc->t0));
-		metrics_gauge_add(srv->inflight_g, -1);
 		atomic_fetch_sub_explicit(&srv->inflight, 1, memory_order_release);
 		hc->counted = 0;
 	}
