@@ -90,6 +90,9 @@ struct http_server {
 	_Atomic long inflight;
 	_Atomic int stopping;
 	metrics_gauge *inflight_g; /* set from inflight when /metrics renders: no second atomic per request */
+	_Atomic long open;         /* connections open (libmicrohttpd's notify callback) */
+	metrics_gauge *open_g;
+	metrics_counter *refused;
 };
 
 /* Signal flags: the only state a handler touches (style: handlers set flags and return). */
@@ -383,6 +386,7 @@ static enum MHD_Result http_builtin(struct http_conn *hc, struct MHD_Connection 
 		if (srv->m == NULL)
 			return http_send_text(hc, con, 404, "not found\n", "not_found");
 		metrics_gauge_set(srv->inflight_g, atomic_load_explicit(&srv->inflight, memory_order_relaxed));
+		metrics_gauge_set(srv->open_g, atomic_load_explicit(&srv->open, memory_order_relaxed));
 		if (metrics_render(srv->m, &text, &len) != VA_OK)
 			return http_send_text(hc, con, 500, "cannot render metrics\n", "server_error");
 		resp.status = 200;
@@ -672,18 +676,37 @@ static void http_completed(void *cls, struct MHD_Connection *con, void **con_cls
 	*con_cls = NULL;
 }
 
+/* The connection cap. libmicrohttpd's own limit stops accepting when reached, leaving further clients waiting in
+ * the kernel's backlog with no answer; a load balancer or client is better served by a closed connection it can
+ * retry elsewhere at once. So libmicrohttpd's limit is set a little higher (conn_limit + threads) and this
+ * callback closes connections past conn_limit. Two pool threads accepting at the same instant may both pass the
+ * check: the overshoot is at most threads - 1, and libmicrohttpd's limit bounds it in any case. */
+static enum MHD_Result http_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	http_server *srv = cls;
+
+	if (atomic_load_explicit(&srv->open, memory_order_relaxed) >= (long)srv->conf.conn_limit) {
+		metrics_counter_inc(srv->refused);
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
 static void http_conn_notify(void *cls, struct MHD_Connection *con, void **socket_context,
 			     enum MHD_ConnectionNotificationCode toe)
 {
+	http_server *srv = cls;
 	struct http_conn *hc;
 
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		atomic_fetch_add_explicit(&srv->open, 1, memory_order_relaxed);
 		hc = calloc(1, sizeof(*hc));
 		if (hc != NULL)
 			hc->srv = cls;
 		*socket_context = hc;
 		return;
 	}
+	atomic_fetch_sub_explicit(&srv->open, 1, memory_order_relaxed);
 	hc = *socket_context;
 	if (hc != NULL) {
 		free(hc->body);
@@ -824,8 +847,12 @@ http_server *http_start(const struct http_conf *conf, const struct http_route *r
 	srv->m = m;
 	if (http_routes_init(srv, routes, nroutes) != VA_OK)
 		goto out;
-	if (m != NULL)
+	if (m != NULL) {
 		srv->inflight_g = metrics_gauge_new(m, "http_requests_in_flight", "HTTP requests being processed", NULL);
+		srv->open_g = metrics_gauge_new(m, "http_connections_open", "HTTP connections open", NULL);
+		srv->refused = metrics_counter_new(m, "http_connections_refused_total",
+						   "Connections closed at once because conn_limit was reached", NULL);
+	}
 
 	/* The pool threads inherit this mask: SIGTERM/SIGHUP/SIGINT are then taken by the main thread, whose
 	 * http_main_loop waits for them. */
@@ -835,10 +862,10 @@ http_server *http_start(const struct http_conf *conf, const struct http_route *r
 	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	srv->d = MHD_start_daemon(
-		flags, conf->port, NULL, NULL, http_access, srv, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL,
+		flags, conf->port, http_accept, srv, http_access, srv, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)conf->threads, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned)conf->conn_limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)conf->per_ip_limit,
+		(unsigned)(conf->conn_limit + conf->threads), MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)conf->per_ip_limit,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)conf->timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		(size_t)conf->conn_memory, MHD_OPTION_NOTIFY_CONNECTION, http_conn_notify, srv,
 		MHD_OPTION_NOTIFY_COMPLETED, http_completed, srv, MHD_OPTION_URI_LOG_CALLBACK, http_uri_log, srv,

@@ -28,7 +28,7 @@ struct http_conf {
 	char listen[64];          /* address to bind; "127.0.0.1" by default */
 	uint16_t port;            /* 0: pick a free port (tests); see http_port() */
 	unsigned threads;         /* pool threads (LIM_HTTP_THREADS_DEFAULT) */
-	unsigned conn_limit;      /* total connections */
+	unsigned conn_limit;      /* total connections; past it new ones are closed at once (not left waiting) */
 	unsigned per_ip_limit;    /* connections per client address */
 	unsigned timeout;         /* seconds of inactivity */
 	size_t conn_memory;       /* per-connection memory pool */
@@ -107,8 +107,8 @@ typedef struct http_server http_server;
 /* Starts listening. routes are copied (the prefix strings and args must outlive the server). /healthz, /readyz
  * and /metrics are matched exactly before the service's routes, and only for GET and HEAD. A request matching no
  * route gets 404; a method outside route.methods gets 405 with Allow (HEAD is allowed wherever GET is).
- * The metrics are <prefix>http_requests_total{route,result}, <prefix>http_request_duration_seconds{route} and
- * <prefix>http_requests_in_flight. m may be NULL (then /metrics answers 404); the wrapper registers its own
+ * The metrics are <prefix>http_requests_total{route,result}, <prefix>http_request_duration_seconds{route},
+ * <prefix>http_requests_in_flight, <prefix>http_connections_open and <prefix>http_connections_refused_total. m may be NULL (then /metrics answers 404); the wrapper registers its own
  * request counters and latency histogram in m. Returns NULL and logs on failure. */
 http_server *http_start(const struct http_conf *conf, const struct http_route *routes, size_t nroutes,
 			http_ready_fn ready, void *ready_arg, metrics *m);
