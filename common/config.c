@@ -98,6 +98,123 @@ __attribute__((format(printf, 2, 3))) static void config_error(const config_sett
 	log_err("%s:%u: %s", file, config_where_line(s), msg);
 }
 
+/* libconfig 1.5 reads an integer literal too large for 32 bits (without the L suffix) as its value modulo 2^32,
+ * silently: "map_size_mb = 4294967297;" would become 1. Its parse tree keeps no trace of that, so the file text
+ * is scanned once for such literals (outside strings and comments), and @include'd files with it. */
+#define CONFIG_SCAN_MAX (4 * 1024 * 1024)
+#define CONFIG_INCLUDE_DEPTH 8
+
+static int config_ident_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+	       c == '*' || c == '.';
+}
+
+/* A digit at i starts a number unless it continues a name ("ocsp1", "a-2"); "-5" and "= -5" are numbers. */
+static int config_number_start(const char *buf, size_t i)
+{
+	if (i == 0)
+		return 1;
+	if (buf[i - 1] == '-' || buf[i - 1] == '+')
+		return i == 1 || !config_ident_char(buf[i - 2]);
+	return !config_ident_char(buf[i - 1]);
+}
+
+static int config_scan_ints(const va_config *cfg, const char *file, int depth)
+{
+	char *buf = NULL, inc[PATH_MAX];
+	size_t n = 0, i = 0;
+	unsigned line = 1;
+	int problems = 0;
+	FILE *fp = fopen(file, "r");
+
+	if (fp == NULL)
+		return 0; /* libconfig has read it already; nothing to add */
+	buf = malloc(CONFIG_SCAN_MAX + 1);
+	if (buf == NULL) {
+		fclose(fp);
+		return 0;
+	}
+	n = fread(buf, 1, CONFIG_SCAN_MAX + 1, fp);
+	fclose(fp);
+	if (n > CONFIG_SCAN_MAX) {
+		log_err("%s: larger than %d octets", file, CONFIG_SCAN_MAX);
+		problems++;
+		goto out;
+	}
+	buf[n] = '\0';
+	while (i < n) {
+		char c = buf[i];
+
+		if (c == '\n') {
+			line++;
+			i++;
+		} else if (c == '#' || (c == '/' && buf[i + 1] == '/')) {
+			while (i < n && buf[i] != '\n')
+				i++;
+		} else if (c == '/' && buf[i + 1] == '*') {
+			for (i += 2; i < n && !(buf[i] == '*' && buf[i + 1] == '/'); i++)
+				line += buf[i] == '\n';
+			i += 2;
+		} else if (c == '"') {
+			for (i++; i < n && buf[i] != '"'; i++) {
+				if (buf[i] == '\\' && i + 1 < n)
+					i++;
+				line += buf[i] == '\n';
+			}
+			i++;
+		} else if (c == '@' && strncmp(buf + i, "@include", 8) == 0) {
+			char *q = strchr(buf + i, '"'), *e = q != NULL ? strchr(q + 1, '"') : NULL;
+			if (q != NULL && e != NULL && depth < CONFIG_INCLUDE_DEPTH) {
+				*e = '\0';
+				if (config_resolve_path(cfg, q + 1, inc, sizeof(inc)) == VA_OK)
+					problems += config_scan_ints(cfg, inc, depth + 1);
+				*e = '"';
+				i = (size_t)(e - buf) + 1;
+			} else {
+				i += 8;
+			}
+		} else if (c >= '0' && c <= '9' && config_number_start(buf, i)) {
+			/* The magnitude saturates far above 2^32; the sign is the character before, if any. */
+			unsigned long long v = 0;
+			int hex = c == '0' && (buf[i + 1] == 'x' || buf[i + 1] == 'X');
+			int neg = i > 0 && buf[i - 1] == '-';
+			size_t j = hex ? i + 2 : i;
+			for (;; j++) {
+				unsigned d;
+				if (buf[j] >= '0' && buf[j] <= '9')
+					d = (unsigned)(buf[j] - '0');
+				else if (hex && buf[j] >= 'a' && buf[j] <= 'f')
+					d = (unsigned)(buf[j] - 'a' + 10);
+				else if (hex && buf[j] >= 'A' && buf[j] <= 'F')
+					d = (unsigned)(buf[j] - 'A' + 10);
+				else
+					break;
+				if (v < (1ULL << 40))
+					v = v * (hex ? 16 : 10) + d;
+			}
+			if (!hex && (buf[j] == '.' || buf[j] == 'e' || buf[j] == 'E')) {
+				while (j < n && (config_ident_char(buf[j]) || buf[j] == '+'))
+					j++; /* a float */
+			} else if (buf[j] != 'L' && v > (neg ? 2147483648ULL : 2147483647ULL)) {
+				log_err("%s:%u: integer %s%.*s does not fit in 32 bits: write it with an L suffix (%s%.*sL)",
+					file, line, neg ? "-" : "", (int)(j - i), buf + i, neg ? "-" : "", (int)(j - i),
+					buf + i);
+				problems++;
+			}
+			i = j;
+		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '*') {
+			while (i < n && config_ident_char(buf[i]))
+				i++;
+		} else {
+			i++;
+		}
+	}
+out:
+	free(buf);
+	return problems;
+}
+
 va_config *config_load(const char *path, int *err)
 {
 	va_config *cfg = NULL;
@@ -141,6 +258,11 @@ va_config *config_load(const char *path, int *err)
 			rc = VA_ERR_CONFIG;
 		}
 		config_destroy(&cfg->cfg);
+		goto out;
+	}
+	if (config_scan_ints(cfg, path, 0) != 0) {
+		config_destroy(&cfg->cfg);
+		rc = VA_ERR_CONFIG;
 		goto out;
 	}
 out:

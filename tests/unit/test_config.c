@@ -294,6 +294,40 @@ static void test_duplicate_and_include(void **state)
 	assert_non_null(strstr(f->log, "/part.conf:2: syntax error"));
 }
 
+/* libconfig 1.5 would wrap these silently (4294967297 -> 1): they are refused with their line. */
+static void test_int_overflow(void **state)
+{
+	struct fixture *f = *state;
+	char inc[600];
+	int err = 0;
+	va_config *cfg;
+
+	assert_null(load(f, "a = 4294967297;\nb = 0x100000001;\nc = 2147483648;\nd = -2147483649;\n"
+			    "e = [ 1, 99999999999 ];\n",
+			 &err));
+	assert_int_equal(err, VA_ERR_CONFIG);
+	expect_msg(f, 1, "integer 4294967297 does not fit in 32 bits");
+	expect_msg(f, 2, "integer 0x100000001 does not fit");
+	expect_msg(f, 3, "integer 2147483648 does not fit");
+	expect_msg(f, 4, "integer -2147483649 does not fit");
+	expect_msg(f, 5, "integer 99999999999 does not fit");
+	/* not integers, or ones that fit, or 64-bit ones: fine */
+	cfg = load(f, "# 5000000000 in a comment\n/* 5000000000\n 6000000000 */ a = 2147483647;\nb = -2147483648;\n"
+		      "c = \"5000000000\"; // 7000000000\nd = 5000000000L;\ne = 1.5e10;\nf = 0.000005;\n"
+		      "ocsp5000000000 = 1;\ng = 0x7fffffff;\nh = \"a\\\" 5000000000\";\n",
+		   &err);
+	assert_non_null(cfg);
+	int64_t v;
+	assert_int_equal(config_get_int(config_root(cfg), "d", 0, INT64_MAX, &v), 1);
+	assert_true(v == 5000000000LL);
+	config_free(cfg);
+	/* in an included file, named with its line */
+	snprintf(inc, sizeof(inc), "%s/etc/big.conf", f->dir);
+	write_file(inc, "\nx = 8589934592;\n");
+	assert_null(load(f, "a = 1;\n@include \"big.conf\"\n", &err));
+	assert_non_null(strstr(f->log, "big.conf:2: integer 8589934592 does not fit"));
+}
+
 static void test_missing_file(void **state)
 {
 	struct fixture *f = *state;
@@ -678,6 +712,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_syntax_error_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicate_and_include, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_int_overflow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_unknown_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_wrong_types, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_out_of_range, setup, teardown),
