@@ -22,8 +22,9 @@
 
 typedef struct va_config va_config;
 
-/* Parses the file; on a syntax error (or a duplicate key) logs "file:line: message" and returns NULL with *err =
- * VA_ERR_CONFIG (VA_ERR_IO when the file cannot be read). Relative paths inside the file, and @include, are
+/* Parses the file; on a syntax error, a duplicate key or an integer literal past 32 bits without the L suffix
+ * (libconfig 1.5 would wrap it) logs "file:line: message" and returns NULL with *err = VA_ERR_CONFIG (VA_ERR_IO
+ * when the file cannot be read). Relative paths inside the file, and @include, are
  * resolved against the file's directory (config_get_path). The result owns every string and setting the getters
  * hand out; they stay valid until config_free. Not thread-safe to mutate; read from one thread at a time. */
 va_config *config_load(const char *path, int *err);
