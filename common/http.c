@@ -723,7 +723,7 @@ static size_t http_unescape_none(void *cls, struct MHD_Connection *c, char *s)
 	return strlen(s);
 }
 
-static void http_mhd_log(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void http_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
 	size_t n;
