@@ -2,16 +2,19 @@
  * http.c: the libmicrohttpd (0.9.75) wrapper shared by the services.
  *
  * Request flow (libmicrohttpd calls the access handler several times per request):
- *   uri_log callback   request line parsed: remember the raw query string, return the connection's state
- *   first call          headers parsed: route, method check (405), Content-Length check (413, before any body
- *                       byte is read), built-in routes answered; GET/HEAD without a body dispatched at once
+ *   accept policy       connections past conn_limit closed at once
+ *   uri_log callback    request line parsed: remember the raw query string, return the connection's state
+ *   first call          headers parsed: route found, Content-Length over body_max answered 413 (before any body
+ *                       byte is read; libmicrohttpd then closes the connection). Nothing else is answered here:
+ *                       0.9.75 closes the connection after any response queued this early.
  *   upload calls        body appended to the connection's buffer, never past body_max
- *   final call          handler dispatched with the body
+ *   final call          414 / 404 / 405 / built-ins / the service's handler
  *   completed callback  latency observed, in-flight count dropped, oversized buffers released
  *
  * Per-request state lives in a per-connection structure allocated when the connection opens, so keep-alive
  * requests allocate nothing here; only copied response bodies are allocated (by libmicrohttpd). Metric counters
- * are found by route index and a small per-route table of result labels, never by formatting labels.
+ * are found by route index and a small per-route table of result labels, never by formatting labels; the hot
+ * path takes no lock (a mutex is taken only the first time a route shows a new result label).
  */
 #include "http.h"
 

@@ -78,10 +78,13 @@ struct http_response {
 	const char *result;
 	char text[256];           /* storage for http_response_text() */
 };
-/* Adds a response header; value is formatted. Silently drops headers past LIM_HTTP_HEADERS_MAX (a bug). */
+/* Adds a response header; name must be a static string; value is formatted (truncated to 127 octets). Headers
+ * past LIM_HTTP_HEADERS_MAX are dropped and logged (a bug in the handler). */
 void http_response_header(struct http_response *resp, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Sets a small text body (copied into resp->text, truncated to 255 octets), Content-Type text/plain. */
+/* Sets status and a small text body (copied into resp->text, truncated to 255 octets), Content-Type text/plain;
+ * headers already added stay. A body handed over earlier with body_free is not released here (the handler
+ * still owns that reference). */
 void http_response_text(struct http_response *resp, unsigned status, const char *text);
 /* Sets status, content_type (static string or NULL) and a heap copy of data as the body (freed by the wrapper).
  * Returns 0 or VA_ERR_NOMEM (resp then answers 503). */
