@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -805,6 +806,21 @@ static int http_conf_check(const struct http_conf *c)
 	return VA_OK;
 }
 
+/* Each connection is a descriptor: with the usual soft limit of 1024 a conn_limit of 4096 would fail on accept()
+ * (EMFILE) long before the cap. Raise the soft limit towards the hard one, or say why the cap cannot be reached. */
+static void http_fd_limit(unsigned conn_limit)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)conn_limit + 256; /* listening socket, store, signer, logs, pool threads' epoll */
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+		log_warn("http: open files limited to %llu: fewer than conn_limit %u connections can be served",
+			 (unsigned long long)rl.rlim_cur, conn_limit);
+}
+
 http_server *http_start(const struct http_conf *conf, const struct http_route *routes, size_t nroutes,
 			http_ready_fn ready, void *ready_arg, metrics *m)
 {
@@ -857,6 +873,7 @@ http_server *http_start(const struct http_conf *conf, const struct http_route *r
 						   "Connections closed at once because conn_limit was reached", NULL);
 	}
 
+	http_fd_limit(conf->conn_limit);
 	/* The pool threads inherit this mask: SIGTERM/SIGHUP/SIGINT are then taken by the main thread, whose
 	 * http_main_loop waits for them. */
 	sigemptyset(&block);
