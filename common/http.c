@@ -874,6 +874,15 @@ http_server *http_start(const struct http_conf *conf, const struct http_route *r
 	}
 
 	http_fd_limit(conf->conn_limit);
+	/* A peer or a log reader gone away must cost an EPIPE, not the process (libmicrohttpd sends with
+	 * MSG_NOSIGNAL, but stderr may be a pipe). Left alone if the program chose a disposition itself. */
+	struct sigaction pipe_sa;
+	if (sigaction(SIGPIPE, NULL, &pipe_sa) == 0 && pipe_sa.sa_handler == SIG_DFL) {
+		memset(&pipe_sa, 0, sizeof(pipe_sa));
+		pipe_sa.sa_handler = SIG_IGN;
+		sigemptyset(&pipe_sa.sa_mask);
+		sigaction(SIGPIPE, &pipe_sa, NULL);
+	}
 	/* The pool threads inherit this mask: SIGTERM/SIGHUP/SIGINT are then taken by the main thread, whose
 	 * http_main_loop waits for them. */
 	sigemptyset(&block);

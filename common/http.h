@@ -113,7 +113,7 @@ typedef struct http_server http_server;
  * The metrics are <prefix>http_requests_total{route,result}, <prefix>http_request_duration_seconds{route},
  * <prefix>http_requests_in_flight, <prefix>http_connections_open and <prefix>http_connections_refused_total.
  * Raises the process's open-files soft limit to conn_limit + 256 when it is lower (warns if the hard limit
- * forbids it). m may be NULL (then /metrics answers 404); the wrapper registers its own
+ * forbids it), and ignores SIGPIPE unless the program set a disposition for it. m may be NULL (then /metrics answers 404); the wrapper registers its own
  * request counters and latency histogram in m. Returns NULL and logs on failure. */
 http_server *http_start(const struct http_conf *conf, const struct http_route *routes, size_t nroutes,
 			http_ready_fn ready, void *ready_arg, metrics *m);
