@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "va_limits.h"
 #include "log.h"
 
 struct va_config {

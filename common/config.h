@@ -10,9 +10,7 @@
 #define VA_CONFIG_H
 
 #include <libconfig.h>
-/* PATH_MAX for signer.h: with -iquote common, <limits.h> reaches common/limits.h through gcc's syslimits.h
- * include_next instead of glibc's, so the POSIX limits must come from here. */
-#include <linux/limits.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include "err.h"
-#include "limits.h"
+#include "va_limits.h"
 #include "metrics.h"
 
 struct http_conf {
@@ -34,7 +34,7 @@ struct http_conf {
 	size_t conn_memory;       /* per-connection memory pool */
 	size_t body_max;          /* request body cap -> 413 */
 };
-/* Fills c with the limits.h defaults. */
+/* Fills c with the va_limits.h defaults. */
 void http_conf_defaults(struct http_conf *c);
 
 enum http_method { HTTP_GET = 1, HTTP_HEAD = 2, HTTP_POST = 4, HTTP_OTHER = 8 };

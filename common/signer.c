@@ -24,7 +24,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
-#include "limits.h"
+#include "va_limits.h"
 #include "log.h"
 #include "signer_int.h"
 

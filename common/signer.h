@@ -26,9 +26,7 @@
 #ifndef VA_SIGNER_H
 #define VA_SIGNER_H
 
-/* PATH_MAX. Not <limits.h>: gcc's own limits.h reaches the system one by #include_next, which with
- * -iquote common finds our common/limits.h instead. */
-#include <linux/limits.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 

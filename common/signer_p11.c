@@ -34,7 +34,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
-#include "limits.h"
+#include "va_limits.h"
 #include "log.h"
 #include "signer_int.h"
 

@@ -36,7 +36,7 @@
 #include <time.h>
 
 #include "err.h"
-#include "limits.h"
+#include "va_limits.h"
 
 #define STORE_SCHEMA_VERSION 1
 

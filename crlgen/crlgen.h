@@ -9,7 +9,7 @@
 #ifndef CRL_CRLGEN_H
 #define CRL_CRLGEN_H
 
-#include <linux/limits.h>
+#include <limits.h>
 #include <stdint.h>
 #include <time.h>
 

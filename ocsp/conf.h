@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "limits.h"
+#include "va_limits.h"
 #include "signer.h"
 
 /* BR 4.9.10: OCSP responses valid at least 8 hours and at most 10 days. */

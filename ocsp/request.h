@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "err.h"
-#include "limits.h"
+#include "va_limits.h"
 #include "store.h"
 
 /* Largest CertID we accept (SHA-512 hashes + a 32-octet serial + headers). */

@@ -21,7 +21,7 @@
 
 #include "config.h"
 #include "err.h"
-#include "limits.h"
+#include "va_limits.h"
 #include "log.h"
 #include "signer.h"
 

@@ -15,7 +15,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "limits.h"
+#include "va_limits.h"
 
 void tsa_reject_set(struct tsa_reject *rej, int failure, const char *text, const char *metric)
 {

@@ -18,7 +18,7 @@
 #include "clock.h"
 #include "config.h"
 #include "http.h"
-#include "limits.h"
+#include "va_limits.h"
 #include "log.h"
 #include "metrics.h"
 #include "request.h"

@@ -6,7 +6,7 @@
 
 V="$BIN/vactl"
 N=600000
-BATCH=10000   # LIM_STORE_BATCH (common/limits.h)
+BATCH=10000   # LIM_STORE_BATCH (common/va_limits.h)
 vca_init "$T/ca" tca
 S=$T/store
 "$V" -q -s "$S" init && "$V" -q -s "$S" ca add tca "$T/ca/tca.pem" || fail "setup"

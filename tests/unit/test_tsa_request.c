@@ -14,7 +14,7 @@
 #include <openssl/ts.h>
 #include <openssl/x509v3.h>
 
-#include "limits.h"
+#include "va_limits.h"
 #include "../../tsa/request.h"
 
 #define POLICY "1.3.6.1.4.1.55555.1.1"

@@ -1,5 +1,5 @@
 /*
- * limits.h: every bound on untrusted input and on resources, in one place. Enforced where input enters.
+ * va_limits.h: every bound on untrusted input and on resources, in one place. Enforced where input enters.
  * Configurable ones are defaults; the config may lower them (and raise them up to the *_MAX values).
  */
 #ifndef VA_LIMITS_H
