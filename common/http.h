@@ -1,7 +1,7 @@
 /*
  * http.h: the libmicrohttpd wrapper every service uses.
  *
- * Internal thread pool with epoll; every limit set explicitly from struct http_conf (libmicrohttpd's defaults
+ * Internal thread pool (poll(2): see http_start); every limit set explicitly from struct http_conf (libmicrohttpd's defaults
  * are unlimited). A request body over body_max is answered 413 as soon as Content-Length says so, before the
  * body is read (and before "100 Continue"); the connection is then closed. A chunked body that grows past
  * body_max is discarded and answered 413 when it ends (libmicrohttpd 0.9.75 cannot answer in the middle of a
