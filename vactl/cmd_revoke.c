@@ -130,7 +130,7 @@ static int change_run(struct vactl *v, enum change_kind kind, int argc, char **a
 		return vactl_usage("%s", usage[kind]);
 
 	if (reason_arg != NULL) {
-		reason = index_reason_parse(reason_arg);
+		reason = store_reason_parse(reason_arg);
 		if (reason < 0 || reason == STORE_REASON_REMOVE_FROM_CRL) {
 			vactl_err("unknown reason '%s'; one of: unspecified keyCompromise CACompromise "
 				  "affiliationChanged superseded cessationOfOperation certificateHold "
@@ -172,7 +172,7 @@ static int change_run(struct vactl *v, enum change_kind kind, int argc, char **a
 	switch (rc) {
 	case VA_OK:
 		if (kind == CHANGE_REVOKE)
-			vactl_info(v, "revoked %s of '%s': %s at %s", t.hex, t.label, index_reason_name(reason), ts);
+			vactl_info(v, "revoked %s of '%s': %s at %s", t.hex, t.label, store_reason_name(reason), ts);
 		else if (kind == CHANGE_HOLD)
 			vactl_info(v, "put %s of '%s' on hold at %s", t.hex, t.label, ts);
 		else
@@ -227,7 +227,7 @@ void vactl_cert_print(const char *label, const struct store_serial *s, const str
 	if (revoked && rec->has_invalidity && vtime_format_iso(rec->invalidity, ia, sizeof(ia)) != VA_OK)
 		snprintf(ia, sizeof(ia), "?");
 	printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\n", label, hex, store_status_name(rec->status), na, ra,
-	       revoked ? index_reason_name(rec->status == STORE_HOLD ? STORE_REASON_CERTIFICATE_HOLD : rec->reason)
+	       revoked ? store_reason_name(rec->status == STORE_HOLD ? STORE_REASON_CERTIFICATE_HOLD : rec->reason)
 		       : "-",
 	       ia);
 }

@@ -9,40 +9,6 @@
 
 #define INDEX_FIELDS 6
 
-static const struct {
-	const char *name;
-	int code;
-} index_reasons[] = {
-	{ "unspecified", STORE_REASON_UNSPECIFIED },
-	{ "keyCompromise", STORE_REASON_KEY_COMPROMISE },
-	{ "CACompromise", STORE_REASON_CA_COMPROMISE },
-	{ "affiliationChanged", STORE_REASON_AFFILIATION_CHANGED },
-	{ "superseded", STORE_REASON_SUPERSEDED },
-	{ "cessationOfOperation", STORE_REASON_CESSATION },
-	{ "certificateHold", STORE_REASON_CERTIFICATE_HOLD },
-	{ "removeFromCRL", STORE_REASON_REMOVE_FROM_CRL },
-	{ "privilegeWithdrawn", STORE_REASON_PRIVILEGE_WITHDRAWN },
-	{ "AACompromise", STORE_REASON_AA_COMPROMISE },
-};
-
-int index_reason_parse(const char *name)
-{
-	if (name == NULL)
-		return -1;
-	for (size_t i = 0; i < sizeof(index_reasons) / sizeof(index_reasons[0]); i++)
-		if (strcasecmp(name, index_reasons[i].name) == 0)
-			return index_reasons[i].code;
-	return -1;
-}
-
-const char *index_reason_name(int reason)
-{
-	for (size_t i = 0; i < sizeof(index_reasons) / sizeof(index_reasons[0]); i++)
-		if (index_reasons[i].code == reason)
-			return index_reasons[i].name;
-	return "unknown";
-}
-
 static int index_hexval(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -212,7 +178,7 @@ static int index_parse_revocation(char *field, struct index_entry *e, const char
 	} else if (strcasecmp(reason, "holdInstruction") == 0) {
 		code = STORE_REASON_CERTIFICATE_HOLD;
 	} else {
-		code = index_reason_parse(reason);
+		code = store_reason_parse(reason);
 		if (code < 0) {
 			*why = "unknown revocation reason";
 			return VA_ERR_INVAL;
@@ -387,7 +353,7 @@ int index_line_format(const struct index_entry *e, char *out, size_t outlen)
 		} else if (e->reason == STORE_REASON_CERTIFICATE_HOLD && e->hold_oid[0] != '\0') {
 			snprintf(rev, sizeof(rev), "%s,holdInstruction,%s", when, e->hold_oid);
 		} else if (e->has_reason) {
-			snprintf(rev, sizeof(rev), "%s,%s", when, index_reason_name(e->reason));
+			snprintf(rev, sizeof(rev), "%s,%s", when, store_reason_name(e->reason));
 		} else {
 			snprintf(rev, sizeof(rev), "%s", when);
 		}

@@ -67,9 +67,6 @@ void index_entry_from_rec(const struct store_serial *serial, const struct store_
 /* Writes e as one line with its newline into out; VA_ERR_RANGE if it does not fit or a time is out of range. */
 VA_MUST_CHECK int index_line_format(const struct index_entry *e, char *out, size_t outlen);
 
-/* Reason names (OpenSSL's, case-insensitive): the code or -1. index_reason_name: "unknown" for a bad code. */
-int index_reason_parse(const char *name);
-const char *index_reason_name(int reason);
 
 /* Serial hex as in index.txt (see above); VA_ERR_INVAL or VA_ERR_RANGE (longer than LIM_SERIAL_MAX octets). */
 VA_MUST_CHECK int index_serial_parse(const char *hex, struct store_serial *s);

@@ -10,12 +10,10 @@ if [ "${SAN:-}" = 1 ]; then
 	exit 0
 fi
 command -v clang >/dev/null || fail "clang is needed for the fuzz build"
-# Built here from the parser's own sources (the same flags as `make fuzz-build`, which also builds it into
-# build/fuzz/), so that this test does not depend on the state of the rest of the tree.
-FZ="$T/fuzz_vactl_index"
-(cd "$VA_TOP" && clang -D_GNU_SOURCE -iquote common -std=c17 -O1 -g -fno-omit-frame-pointer \
-	-fsanitize=fuzzer,address,undefined -o "$FZ" tests/fuzz/fuzz_vactl_index.c vactl/index.c vactl/vtime.c \
-	-lcrypto) >"$T/build.log" 2>&1 || { tail -20 "$T/build.log" >&2; fail "fuzz build"; }
+# Built through the Makefile's fuzz rule (the target alone, with its objects and libva), as the other fuzz tests.
+FZ="$VA_TOP/build/fuzz/fuzz/fuzz_vactl_index"
+make -s -C "$VA_TOP" -j2 SAN=fuzz BUILD=build/fuzz build/fuzz/fuzz/fuzz_vactl_index >"$T/build.log" 2>&1 ||
+	{ tail -20 "$T/build.log" >&2; fail "fuzz build"; }
 [ -x "$FZ" ] || fail "fuzz target not built"
 
 mkdir -p "$T/corpus"

@@ -322,13 +322,13 @@ static void test_serial_and_reason(void **state)
 	for (int r = 0; r <= 10; r++) {
 		if (r == 7)
 			continue;
-		assert_int_equal(index_reason_parse(index_reason_name(r)), r);
+		assert_int_equal(store_reason_parse(store_reason_name(r)), r);
 	}
-	assert_int_equal(index_reason_parse("KEYCOMPROMISE"), STORE_REASON_KEY_COMPROMISE);
-	assert_int_equal(index_reason_parse("keyTime"), -1);
-	assert_int_equal(index_reason_parse(""), -1);
-	assert_int_equal(index_reason_parse(NULL), -1);
-	assert_string_equal(index_reason_name(7), "unknown");
+	assert_int_equal(store_reason_parse("KEYCOMPROMISE"), STORE_REASON_KEY_COMPROMISE);
+	assert_int_equal(store_reason_parse("keyTime"), -1);
+	assert_int_equal(store_reason_parse(""), -1);
+	assert_int_equal(store_reason_parse(NULL), -1);
+	assert_string_equal(store_reason_name(7), "unknown");
 }
 
 static void test_vtime(void **state)
