@@ -517,13 +517,19 @@ static enum MHD_Result http_first_call(struct http_conn *hc, struct MHD_Connecti
 	cl = http_content_length(con);
 	if (cl > (long long)srv->conf.body_max)
 		return http_send_text(hc, con, 413, "request body too large\n", "too_large");
-	if (cl > 0 && (size_t)cl > hc->body_cap && hc->rt >= &srv->rts[RT_NBUILTIN] &&
-	    http_method_allowed(hc->rt->r.methods, hc->method)) {
-		uint8_t *nb = realloc(hc->body, (size_t)cl);
-		if (nb == NULL)
-			return http_send_text(hc, con, 503, "out of memory\n", "server_error");
-		hc->body = nb;
-		hc->body_cap = (size_t)cl;
+	/* Reserve at most HTTP_KEEP_BUF up front: a client that announces body_max and then sends nothing must not
+	 * hold body_max of memory per connection for the timeout; http_body_data grows the buffer as bytes arrive. */
+	if (cl > 0 && hc->rt >= &srv->rts[RT_NBUILTIN] && http_method_allowed(hc->rt->r.methods, hc->method)) {
+		size_t want = (size_t)cl < HTTP_KEEP_BUF ? (size_t)cl : HTTP_KEEP_BUF;
+
+		if (want > hc->body_cap) {
+			uint8_t *nb = realloc(hc->body, want);
+
+			if (nb == NULL)
+				return http_send_text(hc, con, 503, "out of memory\n", "server_error");
+			hc->body = nb;
+			hc->body_cap = want;
+		}
 	}
 	return MHD_YES;
 }

@@ -63,7 +63,8 @@ static void ocsp_handler(void *arg, const struct http_request *req, struct http_
 		const char *ct = http_request_header(req, "Content-Type");
 
 		/* RFC 6960 A.1: POST bodies are application/ocsp-request; a missing type is tolerated (old clients). */
-		if (ct != NULL && strncasecmp(ct, "application/ocsp-request", 24) != 0) {
+		if (ct != NULL && (strncasecmp(ct, "application/ocsp-request", 24) != 0 ||
+				   (ct[24] != '\0' && ct[24] != ';' && ct[24] != ' ' && ct[24] != '\t'))) {
 			http_response_text(resp, 415, "Content-Type must be application/ocsp-request\n");
 			resp->result = "bad-type";
 			return;

@@ -111,6 +111,8 @@ done
 
 # Wrong content type: 415; oversize body: 413; other methods: 405.
 expect_eq 415 "$(http_code POST "$URL/" -H 'Content-Type: text/plain' --data-binary @"$T/good.req")" "text/plain -> 415"
+expect_eq 415 "$(http_code POST "$URL/" -H 'Content-Type: application/ocsp-requestXYZ' --data-binary @"$T/good.req")" "a type that only starts with application/ocsp-request -> 415"
+expect_eq 200 "$(http_code POST "$URL/" -H 'Content-Type: application/ocsp-request; charset=binary' --data-binary @"$T/good.req")" "application/ocsp-request with a parameter -> 200"
 head -c 20000 /dev/zero >"$T/big.req"
 expect_eq 413 "$(http_code POST "$URL/" -H 'Content-Type: application/ocsp-request' --data-binary @"$T/big.req")" \
 	"body over body_max -> 413"
