@@ -121,7 +121,10 @@ asan:
 	@$(MAKE) --no-print-directory SAN=1 WERROR=-Werror BUILD=build/asan BIN=build/asan/bin check
 
 
-run: deps all
+# Packages first (a fresh machine has no libraries to build with), then the build, then the demo.
+run:
+	@scripts/deps.sh run
+	@$(MAKE) --no-print-directory all
 	@scripts/run.sh
 
 bench: deps-test

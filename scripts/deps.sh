@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs, with apt-get, only the Debian 12 packages that are missing. Idempotent and quiet when all is there.
-# Usage: scripts/deps.sh [build|test|bench]   (test implies build; bench implies test)
+# Usage: scripts/deps.sh [build|run|test|bench]   (run and test imply build; bench implies test)
 set -euo pipefail
 
 want="${1:-build}"
@@ -9,13 +9,15 @@ build_pkgs=(gcc make pkg-config libssl-dev libmicrohttpd-dev liblmdb-dev libconf
 test_pkgs=(curl gnutls-bin python3 python3-cryptography python3-rfc3161ng lmdb-utils faketime clang libclang-rt-14-dev nginx-light
            procps iproute2 wrk)
 bench_pkgs=(linux-perf)
+run_pkgs=(curl gnutls-bin)   # the commands `make run` prints use them
 
 pkgs=("${build_pkgs[@]}")
 case "$want" in
   build) ;;
+  run) pkgs+=("${run_pkgs[@]}") ;;
   test) pkgs+=("${test_pkgs[@]}") ;;
   bench) pkgs+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
-  *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+  *) echo "usage: $0 [build|run|test|bench]" >&2; exit 2 ;;
 esac
 
 missing=()
