@@ -732,6 +732,7 @@ static const struct config_key config_http_keys[] = {
 	{ "threads", CONFIG_TYPE_INT, 0 },	 { "conn_limit", CONFIG_TYPE_INT, 0 },
 	{ "per_ip_limit", CONFIG_TYPE_INT, 0 }, { "timeout", CONFIG_TYPE_INT, 0 },
 	{ "conn_memory", CONFIG_TYPE_INT, 0 },	 { "body_max", CONFIG_TYPE_INT, 0 },
+	{ "workers", CONFIG_TYPE_INT, 0 },	 { "defer_queue", CONFIG_TYPE_INT, 0 },
 };
 
 /* Bounds of the http keys. conn_memory must hold the request line and headers (MHD answers 431 otherwise);
@@ -779,6 +780,8 @@ int config_read_http(const va_config *cfg, const config_setting_t *group, struct
 	HTTP_INT("timeout", 1, 3600, timeout, unsigned);
 	HTTP_INT("conn_memory", 4096, 16 * 1024 * 1024, conn_memory, size_t);
 	HTTP_INT("body_max", 1, LIM_HTTP_BODY_MAX, body_max, size_t);
+	HTTP_INT("workers", 0, LIM_HTTP_WORKERS_MAX, workers, unsigned);
+	HTTP_INT("defer_queue", 1, LIM_HTTP_DEFER_QUEUE_MAX, defer_queue, unsigned);
 #undef HTTP_INT
 	/* libmicrohttpd divides conn_limit among the pool threads: each needs at least one. */
 	if (problems == 0 && out->conn_limit < out->threads) {

@@ -9,6 +9,9 @@
  *                       0.9.75 closes the connection after any response queued this early.
  *   upload calls        body appended to the connection's buffer, never past body_max
  *   final call          414 / 404 / 405 / built-ins / the service's handler
+ *   deferred            the handler set resp.defer: connection suspended, job queued for a worker thread, which
+ *                       runs it and resumes the connection; libmicrohttpd then calls us once more and the
+ *                       prepared response is queued
  *   completed callback  latency observed, in-flight count dropped, oversized buffers released
  *
  * Per-request state lives in a per-connection structure allocated when the connection opens, so keep-alive
@@ -62,7 +65,7 @@ struct http_rt {
 	struct http_result_slot results[HTTP_RESULTS_MAX];
 };
 
-enum http_conn_state { HC_IDLE, HC_NEW, HC_BODY, HC_QUEUED };
+enum http_conn_state { HC_IDLE, HC_NEW, HC_BODY, HC_DEFERRED, HC_DEFER_DONE, HC_QUEUED };
 
 struct http_conn {
 	http_server *srv;
@@ -79,6 +82,14 @@ struct http_conn {
 	char *query;          /* raw query of the current request (NULL: none) */
 	size_t query_cap;
 	int has_query;
+	/* Deferred request: set on the pool thread before the connection is suspended and the job queued, used by
+	 * the worker, read again on the pool thread after the resume (libmicrohttpd's resume takes a mutex the
+	 * pool thread takes too, which orders these accesses). */
+	struct MHD_Connection *con;
+	struct http_request dreq;
+	http_handler_fn dfn;
+	void *darg;
+	struct http_response *dresp; /* allocated on the connection's first deferral, freed when it closes */
 };
 
 struct http_server {
@@ -97,6 +108,17 @@ struct http_server {
 	_Atomic long open;         /* connections open (libmicrohttpd's notify callback) */
 	metrics_gauge *open_g;
 	metrics_counter *refused;
+	/* Deferred jobs: a ring of suspended connections served in arrival order by the workers. */
+	pthread_mutex_t q_lock;
+	pthread_cond_t q_cv;
+	struct http_conn **q;
+	size_t q_head, q_len;     /* under q_lock */
+	int q_quit;               /* under q_lock: workers finish the queue and exit; new jobs run inline */
+	pthread_t *workers;
+	unsigned nworkers;        /* started */
+	int q_init;
+	metrics_gauge *q_g;
+	metrics_counter *deferred, *overflow;
 };
 
 /* Signal flags: the only state a handler touches (style: handlers set flags and return). */
@@ -114,6 +136,8 @@ void http_conf_defaults(struct http_conf *c)
 	c->timeout = LIM_HTTP_TIMEOUT_DEFAULT;
 	c->conn_memory = LIM_HTTP_CONN_MEM_DEFAULT;
 	c->body_max = LIM_HTTP_BODY_DEFAULT;
+	c->workers = LIM_HTTP_WORKERS_DEFAULT;
+	c->defer_queue = LIM_HTTP_DEFER_QUEUE_DEFAULT;
 }
 
 const char *http_request_header(const struct http_request *req, const char *name)
@@ -391,6 +415,9 @@ static enum MHD_Result http_builtin(struct http_conn *hc, struct MHD_Connection 
 			return http_send_text(hc, con, 404, "not found\n", "not_found");
 		metrics_gauge_set(srv->inflight_g, atomic_load_explicit(&srv->inflight, memory_order_relaxed));
 		metrics_gauge_set(srv->open_g, atomic_load_explicit(&srv->open, memory_order_relaxed));
+		pthread_mutex_lock(&srv->q_lock);
+		metrics_gauge_set(srv->q_g, (int64_t)srv->q_len);
+		pthread_mutex_unlock(&srv->q_lock);
 		if (metrics_render(srv->m, &text, &len) != VA_OK)
 			return http_send_text(hc, con, 500, "cannot render metrics\n", "server_error");
 		resp.status = 200;
@@ -421,6 +448,93 @@ static const char *http_origin_path(const char *url)
 	return p != NULL ? p : "/";
 }
 
+/* ---- deferred completion ---- */
+
+/* Runs a deferred completion into resp, which it overwrites (the caller released any body resp held). */
+static void http_defer_run(struct http_response *resp, http_handler_fn fn, void *arg, const struct http_request *req)
+{
+	memset(resp, 0, sizeof(*resp));
+	resp->status = 200;
+	fn(arg, req, resp);
+	/* A deferred answer is final: deferring again would leave the connection waiting for nobody. */
+	resp->defer = NULL;
+}
+
+static void *http_worker_main(void *arg)
+{
+	http_server *srv = arg;
+	struct http_conn *hc;
+
+	for (;;) {
+		pthread_mutex_lock(&srv->q_lock);
+		while (srv->q_len == 0 && !srv->q_quit)
+			pthread_cond_wait(&srv->q_cv, &srv->q_lock);
+		if (srv->q_len == 0) {
+			pthread_mutex_unlock(&srv->q_lock);
+			break;
+		}
+		hc = srv->q[srv->q_head];
+		srv->q_head = (srv->q_head + 1) % srv->conf.defer_queue;
+		srv->q_len--;
+		pthread_mutex_unlock(&srv->q_lock);
+		http_defer_run(hc->dresp, hc->dfn, hc->darg, &hc->dreq);
+		hc->state = HC_DEFER_DONE;
+		MHD_resume_connection(hc->con);
+	}
+	return NULL;
+}
+
+/* The handler asked for deferred completion: queue the job, or send the overflow answer when the queue is full.
+ * Without workers (none configured, or stopping) the job runs here. */
+static enum MHD_Result http_defer(struct http_conn *hc, struct MHD_Connection *con, const struct http_request *req,
+				  struct http_response *resp)
+{
+	http_server *srv = hc->srv;
+	http_handler_fn fn = resp->defer;
+	void *arg = resp->defer_arg;
+	enum { INLINE, QUEUED, FULL } how = INLINE;
+
+	resp->defer = NULL;
+	if (srv->nworkers > 0 && hc->dresp == NULL)
+		hc->dresp = malloc(sizeof(*hc->dresp));
+	if (srv->nworkers > 0 && hc->dresp != NULL) {
+		pthread_mutex_lock(&srv->q_lock);
+		if (srv->q_quit) {
+			how = INLINE;
+		} else if (srv->q_len >= srv->conf.defer_queue) {
+			how = FULL;
+		} else {
+			hc->con = con;
+			hc->dreq = *req;
+			hc->dfn = fn;
+			hc->darg = arg;
+			hc->state = HC_DEFERRED;
+			/* Suspended before a worker can see the job, so its resume never precedes the suspend. */
+			MHD_suspend_connection(con);
+			srv->q[(srv->q_head + srv->q_len) % srv->conf.defer_queue] = hc;
+			srv->q_len++;
+			pthread_cond_signal(&srv->q_cv);
+			how = QUEUED;
+		}
+		pthread_mutex_unlock(&srv->q_lock);
+	}
+	if (how == FULL) {
+		metrics_counter_inc(srv->overflow);
+		return http_send(hc, con, resp);
+	}
+	/* The overflow answer is not needed. */
+	if (resp->body_free != NULL)
+		resp->body_free(resp->body_free_arg);
+	switch (how) {
+	case QUEUED:
+		metrics_counter_inc(srv->deferred);
+		return MHD_YES;
+	default:
+		http_defer_run(resp, fn, arg, req);
+		return http_send(hc, con, resp);
+	}
+}
+
 static enum MHD_Result http_dispatch(struct http_conn *hc, struct MHD_Connection *con, const char *url,
 				     const char *method)
 {
@@ -439,6 +553,8 @@ static enum MHD_Result http_dispatch(struct http_conn *hc, struct MHD_Connection
 	req.conn = con;
 	resp.status = 200;
 	hc->rt->r.fn(hc->rt->r.arg, &req, &resp);
+	if (resp.defer != NULL)
+		return http_defer(hc, con, &req, &resp);
 	return http_send(hc, con, &resp);
 }
 
@@ -619,6 +735,12 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *con, const 
 		if (*upload_data_size != 0)
 			return http_body_data(hc, upload_data, upload_data_size);
 		return http_final_call(hc, con, url, method);
+	case HC_DEFER_DONE:
+		/* Resumed by the worker that ran the deferred handler. */
+		return http_send(hc, con, hc->dresp);
+	case HC_DEFERRED:
+		/* Not called while suspended; nothing to do if it were. */
+		return MHD_YES;
 	default:
 		/* Response already queued: swallow anything else libmicrohttpd passes. */
 		*upload_data_size = 0;
@@ -721,6 +843,7 @@ static void http_conn_notify(void *cls, struct MHD_Connection *con, void **socke
 	if (hc != NULL) {
 		free(hc->body);
 		free(hc->query);
+		free(hc->dresp);
 		free(hc);
 	}
 	*socket_context = NULL;
@@ -793,10 +916,50 @@ static int http_routes_init(http_server *srv, const struct http_route *routes, s
 	return VA_OK;
 }
 
+/* Lets the workers finish every queued job (each resumes its connection), then joins them. Jobs deferred after
+ * this run inline on the pool thread. */
+static void http_workers_stop(http_server *srv)
+{
+	if (srv->nworkers == 0)
+		return;
+	pthread_mutex_lock(&srv->q_lock);
+	srv->q_quit = 1;
+	pthread_cond_broadcast(&srv->q_cv);
+	pthread_mutex_unlock(&srv->q_lock);
+	for (unsigned i = 0; i < srv->nworkers; i++)
+		pthread_join(srv->workers[i], NULL);
+	srv->nworkers = 0;
+}
+
+static int http_workers_start(http_server *srv)
+{
+	if (srv->conf.workers == 0)
+		return VA_OK;
+	srv->q = calloc(srv->conf.defer_queue, sizeof(*srv->q));
+	srv->workers = calloc(srv->conf.workers, sizeof(*srv->workers));
+	if (srv->q == NULL || srv->workers == NULL)
+		return VA_ERR_NOMEM;
+	for (unsigned i = 0; i < srv->conf.workers; i++) {
+		if (pthread_create(&srv->workers[i], NULL, http_worker_main, srv) != 0) {
+			log_err("http: cannot start deferred-work thread: %s", strerror(errno));
+			return VA_ERR_NOMEM;
+		}
+		srv->nworkers++;
+	}
+	return VA_OK;
+}
+
 static void http_server_free(http_server *srv)
 {
 	if (srv == NULL)
 		return;
+	http_workers_stop(srv);
+	if (srv->q_init) {
+		pthread_cond_destroy(&srv->q_cv);
+		pthread_mutex_destroy(&srv->q_lock);
+	}
+	free(srv->q);
+	free(srv->workers);
 	free(srv->rts);
 	pthread_mutex_destroy(&srv->reg_lock);
 	free(srv);
@@ -805,7 +968,8 @@ static void http_server_free(http_server *srv)
 static int http_conf_check(const struct http_conf *c)
 {
 	if (c->threads < 1 || c->threads > LIM_HTTP_THREADS_MAX || c->conn_limit < 1 || c->per_ip_limit < 1 ||
-	    c->timeout < 1 || c->conn_memory < 4096 || c->body_max < 1 || c->body_max > LIM_HTTP_BODY_MAX)
+	    c->timeout < 1 || c->conn_memory < 4096 || c->body_max < 1 || c->body_max > LIM_HTTP_BODY_MAX ||
+	    c->workers > LIM_HTTP_WORKERS_MAX || c->defer_queue < 1 || c->defer_queue > LIM_HTTP_DEFER_QUEUE_MAX)
 		return VA_ERR_CONFIG;
 	if (c->conn_limit < c->threads)
 		return VA_ERR_CONFIG; /* libmicrohttpd splits the limit among the pool threads */
@@ -839,7 +1003,8 @@ http_server *http_start(const struct http_conf *conf, const struct http_route *r
 	 * in 2 s instead of ~250,000, also with a bare libmicrohttpd server (pinned by
 	 * tests/integration/http_many_keepalive.sh). Poll mode serves them all and measured faster here at 16-256
 	 * connections; its cost grows with the idle connections each pool thread holds. */
-	unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+	unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_USE_TURBO |
+			 MHD_ALLOW_SUSPEND_RESUME;
 	sigset_t block, old;
 	const union MHD_DaemonInfo *di;
 	int ok = 0;
@@ -871,6 +1036,18 @@ http_server *http_start(const struct http_conf *conf, const struct http_route *r
 		free(srv);
 		return NULL;
 	}
+	if (pthread_mutex_init(&srv->q_lock, NULL) != 0) {
+		pthread_mutex_destroy(&srv->reg_lock);
+		free(srv);
+		return NULL;
+	}
+	if (pthread_cond_init(&srv->q_cv, NULL) != 0) {
+		pthread_mutex_destroy(&srv->q_lock);
+		pthread_mutex_destroy(&srv->reg_lock);
+		free(srv);
+		return NULL;
+	}
+	srv->q_init = 1;
 	srv->conf = *conf;
 	srv->ready = ready;
 	srv->ready_arg = ready_arg;
@@ -882,6 +1059,12 @@ http_server *http_start(const struct http_conf *conf, const struct http_route *r
 		srv->open_g = metrics_gauge_new(m, "http_connections_open", "HTTP connections open", NULL);
 		srv->refused = metrics_counter_new(m, "http_connections_refused_total",
 						   "Connections closed at once because conn_limit was reached", NULL);
+		srv->q_g = metrics_gauge_new(m, "http_defer_queue_depth", "Deferred requests waiting for a worker",
+					     NULL);
+		srv->deferred = metrics_counter_new(m, "http_deferred_total",
+						    "Requests whose answer was left to a worker thread", NULL);
+		srv->overflow = metrics_counter_new(m, "http_deferred_overflow_total",
+						    "Deferred requests answered at once because the queue was full", NULL);
 	}
 
 	http_fd_limit(conf->conn_limit);
@@ -901,6 +1084,10 @@ http_server *http_start(const struct http_conf *conf, const struct http_route *r
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
+	if (http_workers_start(srv) != VA_OK) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		goto out;
+	}
 	srv->d = MHD_start_daemon(
 		flags, conf->port, http_accept, srv, http_access, srv, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -917,9 +1104,9 @@ http_server *http_start(const struct http_conf *conf, const struct http_route *r
 	}
 	di = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
 	srv->port = di != NULL && di->port != 0 ? di->port : conf->port;
-	log_info("http: listening on %s port %u (%u threads, %u connections, %u per address, timeout %us, body "
-		 "max %zu)", conf->listen, (unsigned)srv->port, conf->threads, conf->conn_limit, conf->per_ip_limit,
-		 conf->timeout, conf->body_max);
+	log_info("http: listening on %s port %u (%u threads, %u workers, %u connections, %u per address, timeout %us, "
+		 "body max %zu)", conf->listen, (unsigned)srv->port, conf->threads, conf->workers, conf->conn_limit,
+		 conf->per_ip_limit, conf->timeout, conf->body_max);
 	ok = 1;
 out:
 	if (!ok) {
@@ -961,6 +1148,9 @@ void http_stop(http_server *srv)
 		nanosleep(&pause, NULL);
 	if (left > 0)
 		log_warn("http: stopping with %ld request(s) still in flight", left);
+	/* libmicrohttpd must not be stopped with a connection suspended: every queued job runs and resumes its
+	 * connection first; later deferrals run inline. */
+	http_workers_stop(srv);
 	MHD_stop_daemon(srv->d);
 	if (lsock != MHD_INVALID_SOCKET)
 		close(lsock);

@@ -11,8 +11,11 @@
  * an absolute-form target ("http://host/p") is reduced to its path.
  *
  * Threads: handlers and the ready callback run on pool threads, several at once: they must be thread-safe and
- * should not block for long (a blocked handler holds every connection of its thread). No allocation is made
- * per request by the wrapper beyond libmicrohttpd's response object and a copied body.
+ * should not block for long (a blocked handler holds every connection of its thread). Slow work (a signature)
+ * is deferred instead (see http_response.defer): it then runs on one of conf.workers worker threads, in arrival
+ * order, while the pool threads go on serving. No allocation is made per request by the wrapper beyond
+ * libmicrohttpd's response object and a copied body (a connection's first deferred request allocates its
+ * deferred-response slot, kept until the connection closes).
  */
 #ifndef VA_HTTP_H
 #define VA_HTTP_H
@@ -33,6 +36,8 @@ struct http_conf {
 	unsigned timeout;         /* seconds of inactivity */
 	size_t conn_memory;       /* per-connection memory pool */
 	size_t body_max;          /* request body cap -> 413 */
+	unsigned workers;         /* threads running deferred handlers (LIM_HTTP_WORKERS_DEFAULT); 0: run them inline */
+	unsigned defer_queue;     /* deferred jobs waiting at most; past it the handler's overflow answer is sent */
 };
 /* Fills c with the va_limits.h defaults. */
 void http_conf_defaults(struct http_conf *c);
@@ -50,6 +55,10 @@ struct http_request {
 };
 /* Value of a request header (case-insensitive name), or NULL. Valid during the handler call. */
 const char *http_request_header(const struct http_request *req, const char *name);
+
+struct http_response;
+/* A route's handler; also the type of a deferred completion (http_response.defer). */
+typedef void (*http_handler_fn)(void *arg, const struct http_request *req, struct http_response *resp);
 
 struct http_header {
 	const char *name;
@@ -77,6 +86,22 @@ struct http_response {
 	 * returns, not kept. */
 	const char *result;
 	char text[256];           /* storage for http_response_text() */
+	/* Deferred completion, for answers that need slow work. A handler that sets defer (defer_arg is passed to
+	 * it) leaves the answer to a worker thread: the wrapper suspends the connection (its pool thread serves
+	 * the others meanwhile), queues the job (FIFO), and a worker calls defer(defer_arg, req, fresh) where
+	 * fresh is a new response (status 200, no headers, no body, defer NULL); when defer returns, the
+	 * connection resumes and fresh is sent. defer runs exactly once per queued request.
+	 * What the handler itself left in resp is the overflow answer: sent at once, instead, when conf.defer_queue
+	 * jobs are already waiting (it should say "try later" in the protocol's terms); otherwise it is discarded
+	 * (a body handed over with body_free is released then). With conf.workers 0 defer runs at once on the pool
+	 * thread. After http_stop began draining, defer runs on the pool thread too.
+	 * Lifetime: req and what it points to (path, query, body, and headers through http_request_header) stay
+	 * valid until defer returns: the connection is suspended and nothing else touches them. defer_arg is not
+	 * released by the wrapper: it must stay valid until the server is stopped (per-request data belongs in the
+	 * request). The body of fresh, if it has no body_free, must stay valid until it is sent on the pool thread
+	 * after defer returned: static data, fresh->text (http_response_text) or http_response_copy(). */
+	http_handler_fn defer;
+	void *defer_arg;
 };
 /* Adds a response header; name must be a static string; value is formatted (truncated to 127 octets). Headers
  * past LIM_HTTP_HEADERS_MAX are dropped and logged (a bug in the handler). */
@@ -90,8 +115,6 @@ void http_response_text(struct http_response *resp, unsigned status, const char 
  * Returns 0 or VA_ERR_NOMEM (resp then answers 503). */
 VA_MUST_CHECK int http_response_copy(struct http_response *resp, unsigned status, const char *content_type,
 				    const void *data, size_t len);
-
-typedef void (*http_handler_fn)(void *arg, const struct http_request *req, struct http_response *resp);
 
 struct http_route {
 	const char *prefix;       /* path prefix this route serves, e.g. "/" or "/crl/" (longest prefix wins) */
@@ -111,7 +134,9 @@ typedef struct http_server http_server;
  * and /metrics are matched exactly before the service's routes, and only for GET and HEAD. A request matching no
  * route gets 404; a method outside route.methods gets 405 with Allow (HEAD is allowed wherever GET is).
  * The metrics are <prefix>http_requests_total{route,result}, <prefix>http_request_duration_seconds{route},
- * <prefix>http_requests_in_flight, <prefix>http_connections_open and <prefix>http_connections_refused_total.
+ * <prefix>http_requests_in_flight, <prefix>http_connections_open, <prefix>http_connections_refused_total,
+ * <prefix>http_deferred_total, <prefix>http_deferred_overflow_total and <prefix>http_defer_queue_depth.
+ * Starts conf.workers worker threads for deferred handlers.
  * Raises the process's open-files soft limit to conn_limit + 256 when it is lower (warns if the hard limit
  * forbids it), and ignores SIGPIPE unless the program set a disposition for it. m may be NULL (then /metrics answers 404); the wrapper registers its own
  * request counters and latency histogram in m. Returns NULL and logs on failure. */
@@ -122,7 +147,8 @@ uint16_t http_port(const http_server *srv);
 /* Requests received and not yet completed (from the end of their headers to the end of their response). */
 long http_inflight(const http_server *srv);
 /* Stops accepting (the listening socket closes at once: new connections are refused), waits for in-flight
- * requests to finish (at most conf.timeout + 1 seconds), then closes every connection and frees. While it waits,
+ * requests to finish (at most conf.timeout + 1 seconds), then lets the workers finish every deferred job still
+ * queued (each connection is resumed and answered), then closes every connection and frees. While it waits,
  * /readyz answers 503 and responses carry "Connection: close". Accepts NULL. */
 void http_stop(http_server *srv);
 

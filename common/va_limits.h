@@ -15,6 +15,10 @@
 #define LIM_HTTP_CONN_MEM_DEFAULT (32 * 1024) /* per-connection memory pool (headers + small bodies) */
 #define LIM_HTTP_THREADS_DEFAULT 2
 #define LIM_HTTP_THREADS_MAX 256
+#define LIM_HTTP_WORKERS_DEFAULT 2          /* deferred-work threads (signatures): one per core here */
+#define LIM_HTTP_WORKERS_MAX 64
+#define LIM_HTTP_DEFER_QUEUE_DEFAULT 256    /* deferred jobs waiting; ~80 ms of RSA signatures for 2 workers */
+#define LIM_HTTP_DEFER_QUEUE_MAX 65536
 #define LIM_HTTP_HEADERS_MAX 8              /* extra response headers a handler may set */
 
 /* Certificates and serials */

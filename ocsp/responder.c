@@ -362,7 +362,9 @@ static int answer_cached(ocsp_responder *r, struct ca_rt *ca, const struct ocsp_
 	return VA_ERR_BUSY;
 }
 
-void ocsp_responder_answer(ocsp_responder *r, const uint8_t *der, size_t len, struct ocsp_answer *a)
+/* may_sign 0: answer only what needs no signature (a fresh cached answer, or an error) and return 0 without
+ * touching a (nor the counters) when a signature would be needed. Returns 1 when a is filled. */
+static int answer(ocsp_responder *r, const uint8_t *der, size_t len, int may_sign, struct ocsp_answer *a)
 {
 	struct ocsp_request req;
 	struct ca_rt *ca = NULL;
@@ -373,7 +375,7 @@ void ocsp_responder_answer(ocsp_responder *r, const uint8_t *der, size_t len, st
 	memset(a, 0, sizeof(*a));
 	if (ocsp_request_parse(der, len, &r->lim, &req) != 0) {
 		answer_error(r, a, OCSP_MALFORMED_REQUEST, "malformed");
-		return;
+		return 1;
 	}
 	/* The signing CA is the one of the first CertID we serve. */
 	for (size_t i = 0; i < req.ncertids && ca == NULL; i++)
@@ -384,16 +386,29 @@ void ocsp_responder_answer(ocsp_responder *r, const uint8_t *der, size_t len, st
 		if (!issuer_known(r, ca, &req.certids[i]) && !r->conf.unknown_issuer_unknown) {
 			/* RFC 6960 2.3: unauthorized, the responder is not authoritative for this certificate. */
 			answer_error(r, a, OCSP_UNAUTHORIZED, "unauthorized");
-			return;
+			return 1;
 		}
 	}
 	if (ca == NULL)
 		ca = &r->cas[0];
+	if (!may_sign) {
+		if (req.ncertids != 1 || (req.has_nonce && !r->conf.nonce_ignore))
+			return 0;
+		e = ocsp_cache_get(r->cache, req.certids[0].der, req.certids[0].der_len, now);
+		if (e == NULL)
+			return 0;
+		cnt_inc(r->cnt->hits);
+		a->cacheable = 1;
+		a->result = "hit";
+		a->resp_status = OCSP_SUCCESSFUL;
+		a->entry = e;
+		return 1;
+	}
 	if (req.ncertids == 1 && (!req.has_nonce || r->conf.nonce_ignore)) {
 		rc = answer_cached(r, ca, &req.certids[0], now, now, &e, &hit);
 		if (rc != 0) {
 			answer_error(r, a, err_to_status(rc), rc == VA_ERR_SIGNER_DOWN ? "signer-down" : "error");
-			return;
+			return 1;
 		}
 		cnt_inc(hit ? r->cnt->hits : r->cnt->misses);
 		a->cacheable = 1;
@@ -403,19 +418,30 @@ void ocsp_responder_answer(ocsp_responder *r, const uint8_t *der, size_t len, st
 		rc = ocsp_cache_flight_begin(r->cache, NULL, 0, 0);
 		if (rc < 0) {
 			answer_error(r, a, OCSP_TRY_LATER, "busy");
-			return;
+			return 1;
 		}
 		rc = produce(r, ca, req.certids, req.ncertids, req.has_nonce ? req.nonce_ext : NULL,
 			     req.nonce_ext_len, now, &e);
 		ocsp_cache_flight_end(r->cache, NULL, 0);
 		if (rc != 0) {
 			answer_error(r, a, err_to_status(rc), rc == VA_ERR_SIGNER_DOWN ? "signer-down" : "error");
-			return;
+			return 1;
 		}
 		a->result = "signed";
 	}
 	a->resp_status = OCSP_SUCCESSFUL;
 	a->entry = e;
+	return 1;
+}
+
+void ocsp_responder_answer(ocsp_responder *r, const uint8_t *der, size_t len, struct ocsp_answer *a)
+{
+	(void)answer(r, der, len, 1, a);
+}
+
+int ocsp_responder_answer_cached(ocsp_responder *r, const uint8_t *der, size_t len, struct ocsp_answer *a)
+{
+	return answer(r, der, len, 0, a);
 }
 
 /* Change log: drop every cached variant (hash algorithm, parameter form) of a changed certificate. */

@@ -46,55 +46,46 @@ static int etag_matches(const char *inm, const char *etag)
 	return 0;
 }
 
-static void ocsp_handler(void *arg, const struct http_request *req, struct http_response *resp)
+/* The request's DER: the decoded GET path into getbuf, or the POST body. 0, or -1 after answering 415. */
+static int request_der(const struct http_request *req, struct http_response *resp, uint8_t *getbuf, size_t getcap,
+		       const uint8_t **der, size_t *len)
 {
-	struct ocspd *d = arg;
-	uint8_t getbuf[LIM_HTTP_URL_MAX];
-	const uint8_t *der;
-	size_t len = 0;
-	struct ocsp_answer a;
-	int is_get = req->method == HTTP_GET;
-
-	if (is_get) {
-		if (ocsp_get_request(req->path, strlen(req->path), getbuf, sizeof(getbuf), &len) != 0)
-			len = 0;
-		der = getbuf;
-	} else {
-		const char *ct = http_request_header(req, "Content-Type");
-
-		/* RFC 6960 A.1: POST bodies are application/ocsp-request; a missing type is tolerated (old clients). */
-		if (ct != NULL && (strncasecmp(ct, "application/ocsp-request", 24) != 0 ||
-				   (ct[24] != '\0' && ct[24] != ';' && ct[24] != ' ' && ct[24] != '\t'))) {
-			http_response_text(resp, 415, "Content-Type must be application/ocsp-request\n");
-			resp->result = "bad-type";
-			return;
-		}
-		der = req->body;
-		len = req->body_len;
+	*len = 0;
+	if (req->method == HTTP_GET) {
+		if (ocsp_get_request(req->path, strlen(req->path), getbuf, getcap, len) != 0)
+			*len = 0;
+		*der = getbuf;
+		return 0;
 	}
-	pthread_rwlock_rdlock(&d->lock);
-	if (len == 0 || der == NULL) {
-		memset(&a, 0, sizeof(a));
-		a.resp_status = OCSP_MALFORMED_REQUEST;
-		a.err_der = ocsp_response_error(OCSP_MALFORMED_REQUEST, &a.err_len);
-		a.result = "malformed";
-	} else {
-		ocsp_responder_answer(d->r, der, len, &a);
-	}
-	pthread_rwlock_unlock(&d->lock);
+	const char *ct = http_request_header(req, "Content-Type");
 
+	/* RFC 6960 A.1: POST bodies are application/ocsp-request; a missing type is tolerated (old clients). */
+	if (ct != NULL && (strncasecmp(ct, "application/ocsp-request", 24) != 0 ||
+			   (ct[24] != '\0' && ct[24] != ';' && ct[24] != ' ' && ct[24] != '\t'))) {
+		http_response_text(resp, 415, "Content-Type must be application/ocsp-request\n");
+		resp->result = "bad-type";
+		return -1;
+	}
+	*der = req->body;
+	*len = req->body_len;
+	return 0;
+}
+
+/* Turns an answer into the HTTP response: the cached DER by reference, RFC 5019 caching headers on GET. */
+static void answer_send(const struct http_request *req, struct http_response *resp, struct ocsp_answer *a)
+{
 	resp->status = 200;
 	resp->content_type = "application/ocsp-response";
-	resp->result = a.result;
-	if (a.entry == NULL) {
+	resp->result = a->result;
+	if (a->entry == NULL) {
 		/* Error responses are OCSP responses (RFC 6960 2.3), never cached. */
-		resp->body = a.err_der;
-		resp->body_len = a.err_len;
+		resp->body = a->err_der;
+		resp->body_len = a->err_len;
 		http_response_header(resp, "Cache-Control", "no-store");
 		return;
 	}
-	if (is_get && a.cacheable) {
-		struct ocsp_cache_entry *e = a.entry;
+	if (req->method == HTTP_GET && a->cacheable) {
+		struct ocsp_cache_entry *e = a->entry;
 		int64_t now = clock_now_sec(), age = e->refresh_at - now;
 		const char *inm = http_request_header(req, "If-None-Match");
 
@@ -115,10 +106,73 @@ static void ocsp_handler(void *arg, const struct http_request *req, struct http_
 		}
 	}
 	/* The cached DER goes out by reference: released when libmicrohttpd is done with it. */
-	resp->body = a.entry->der;
-	resp->body_len = a.entry->der_len;
+	resp->body = a->entry->der;
+	resp->body_len = a->entry->der_len;
 	resp->body_free = ocsp_cache_entry_release;
-	resp->body_free_arg = a.entry;
+	resp->body_free_arg = a->entry;
+}
+
+/* The deferred half, on an http worker thread: everything that needs a signature (cache misses, answers past
+ * their refresh point, nonces, several CertIDs). The request is decoded again: cheaper than carrying it over. */
+static void ocsp_deferred(void *arg, const struct http_request *req, struct http_response *resp)
+{
+	struct ocspd *d = arg;
+	uint8_t getbuf[LIM_HTTP_URL_MAX];
+	const uint8_t *der = NULL;
+	size_t len = 0;
+	struct ocsp_answer a;
+
+	if (request_der(req, resp, getbuf, sizeof(getbuf), &der, &len) != 0)
+		return;
+	pthread_rwlock_rdlock(&d->lock);
+	if (len == 0 || der == NULL) {
+		memset(&a, 0, sizeof(a));
+		a.resp_status = OCSP_MALFORMED_REQUEST;
+		a.err_der = ocsp_response_error(OCSP_MALFORMED_REQUEST, &a.err_len);
+		a.result = "malformed";
+	} else {
+		ocsp_responder_answer(d->r, der, len, &a);
+	}
+	pthread_rwlock_unlock(&d->lock);
+	answer_send(req, resp, &a);
+}
+
+/* On the pool thread: cached answers and errors at once (zero-copy); a request that needs a signature is left to
+ * a worker (ocsp_deferred), so that it does not hold the cached answers of this thread's other connections. If
+ * the workers' queue is full, the answer prepared here goes out instead: tryLater (RFC 6960 2.3). */
+static void ocsp_handler(void *arg, const struct http_request *req, struct http_response *resp)
+{
+	struct ocspd *d = arg;
+	uint8_t getbuf[LIM_HTTP_URL_MAX];
+	const uint8_t *der = NULL;
+	size_t len = 0;
+	struct ocsp_answer a;
+	int done;
+
+	if (request_der(req, resp, getbuf, sizeof(getbuf), &der, &len) != 0)
+		return;
+	pthread_rwlock_rdlock(&d->lock);
+	if (len == 0 || der == NULL) {
+		memset(&a, 0, sizeof(a));
+		a.resp_status = OCSP_MALFORMED_REQUEST;
+		a.err_der = ocsp_response_error(OCSP_MALFORMED_REQUEST, &a.err_len);
+		a.result = "malformed";
+		done = 1;
+	} else {
+		done = ocsp_responder_answer_cached(d->r, der, len, &a);
+	}
+	pthread_rwlock_unlock(&d->lock);
+	if (done) {
+		answer_send(req, resp, &a);
+		return;
+	}
+	resp->status = 200;
+	resp->content_type = "application/ocsp-response";
+	resp->body = ocsp_response_error(OCSP_TRY_LATER, &resp->body_len);
+	resp->result = "busy";
+	http_response_header(resp, "Cache-Control", "no-store");
+	resp->defer = ocsp_deferred;
+	resp->defer_arg = d;
 }
 
 static int ocspd_ready(void *arg, char *why, size_t whylen)

@@ -6,12 +6,13 @@
 #   - nginx serving a static file of the same size as the OCSP response (this machine's HTTP ceiling)
 #   - cached GET at 10^4, 10^6 and 10^7 certificates in the store
 # Env: DURATION (s per wrk run, default 10), CONNS (default "1 16 64 256"), SCALES (default "4 6 7"),
-#      OCSPD_THREADS (pool threads, default 1: one core), SKIP (words: peers, nonce, scale).
+#      OCSPD_THREADS (pool threads, default 1: one core), OCSPD_WORKERS (signing workers, default 2), SKIP (words: peers, nonce, scale).
 # Results: perf/out/results.txt ("ocsp ..." lines); the ratios go into perf/RESULTS.md.
 . "$(dirname "$0")/lib.sh"
 CONNS=${CONNS:-1 16 64 256}
 SCALES=${SCALES:-4 6 7}
 OCSPD_THREADS=${OCSPD_THREADS:-1}
+OCSPD_WORKERS=${OCSPD_WORKERS:-2}
 SKIP=${SKIP:-}
 skip() { [[ " $SKIP " == *" $1 "* ]]; }
 
@@ -28,7 +29,7 @@ signers = (
     cert = "ocsp1.pem"; }
 );
 ocspd = {
-  http = { listen = "127.0.0.1"; port = $PORT; threads = $OCSPD_THREADS; conn_limit = 8192; per_ip_limit = 8192;
+  http = { listen = "127.0.0.1"; port = $PORT; threads = $OCSPD_THREADS; workers = $OCSPD_WORKERS; conn_limit = 8192; per_ip_limit = 8192;
            timeout = 30; };
   validity = 86400;
   cas = ( { issuer = "ca1"; signer = "ocsp1"; responder_id = "key"; include_cert = true; } );
@@ -60,7 +61,7 @@ run_set() { # label url [body ctype]
 	done
 }
 
-echo "# ocsp bench: DURATION=$DURATION threads=$OCSPD_THREADS server_cpu=$SERVER_CPU load_cpu=$LOAD_CPU" |
+echo "# ocsp bench: DURATION=$DURATION threads=$OCSPD_THREADS workers=$OCSPD_WORKERS server_cpu=$SERVER_CPU load_cpu=$LOAD_CPU" |
 	tee -a "$OUT/results.txt"
 start_ocspd
 echo "ocsp response size: $(stat -c %s "$W/resp.der") bytes" | tee -a "$OUT/results.txt"

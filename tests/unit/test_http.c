@@ -32,6 +32,10 @@ struct svc {
 	atomic_int zero_freed;       /* body_free calls of /zero */
 	atomic_int slow_started;
 	unsigned slow_ms;
+	atomic_int defer_started;    /* deferred completions begun / finished */
+	atomic_int defer_done;
+	atomic_int overflow_freed;   /* body_free calls of the deferring handler's overflow answer */
+	unsigned defer_ms;
 };
 
 static const char zero_body[] = "zero-copy body\n";
@@ -99,6 +103,54 @@ static void h_slow(void *arg, const struct http_request *req, struct http_respon
 		resp->status = 599;
 }
 
+static void overflow_free(void *arg)
+{
+	struct svc *s = arg;
+
+	atomic_fetch_add(&s->overflow_freed, 1);
+}
+
+/* The deferred half of /d: slow, then an answer built from the request, which must still be intact. */
+static void h_defer_run(void *arg, const struct http_request *req, struct http_response *resp)
+{
+	struct svc *s = arg;
+	struct timespec ts = { (time_t)(s->defer_ms / 1000), (long)(s->defer_ms % 1000) * 1000000L };
+	const char *xt = http_request_header(req, "x-test");
+	char buf[256];
+	unsigned sum = 0;
+
+	atomic_fetch_add(&s->defer_started, 1);
+	nanosleep(&ts, NULL);
+	for (size_t i = 0; i < req->body_len; i++)
+		sum = sum * 31 + req->body[i];
+	snprintf(buf, sizeof(buf), "deferred path=%s query=%s len=%zu sum=%u xtest=%s\n", req->path,
+		 req->query != NULL ? req->query : "(none)", req->body_len, sum, xt != NULL ? xt : "(none)");
+	if (req->query != NULL && strcmp(req->query, "copy") == 0) {
+		if (http_response_copy(resp, 201, "text/plain", buf, strlen(buf)) != VA_OK)
+			resp->status = 599;
+	} else {
+		http_response_text(resp, 200, buf);
+	}
+	http_response_header(resp, "X-Deferred", "%d", 1);
+	resp->result = "deferred";
+	atomic_fetch_add(&s->defer_done, 1);
+}
+
+/* /d: the overflow answer (a reference-counted body, to see it released either way) and the deferral. */
+static void h_defer(void *arg, const struct http_request *req, struct http_response *resp)
+{
+	resp->status = 503;
+	resp->content_type = "text/plain";
+	resp->body = (const uint8_t *)"busy\n";
+	resp->body_len = 5;
+	resp->body_free = overflow_free;
+	resp->body_free_arg = arg;
+	resp->result = "busy";
+	http_response_header(resp, "Retry-After", "%d", 1);
+	resp->defer = h_defer_run;
+	resp->defer_arg = arg;
+}
+
 static int ready_cb(void *arg, char *why, size_t whylen)
 {
 	struct svc *s = arg;
@@ -126,6 +178,7 @@ static void fx_start(struct fx *f, int with_metrics)
 		{ "/bad", HTTP_GET, h_badstatus, &f->svc },
 		{ "/slow", HTTP_GET, h_slow, &f->svc },
 		{ "/nm", HTTP_GET, h_notmod, &f->svc },
+		{ "/d", HTTP_GET | HTTP_POST, h_defer, &f->svc },
 	};
 
 	f->m = with_metrics ? metrics_new("t_") : NULL;
@@ -157,6 +210,7 @@ static int setup(void **state)
 	f->conf.body_max = 1024;
 	atomic_store(&f->svc.ready, 1);
 	f->svc.slow_ms = 400;
+	f->svc.defer_ms = 200;
 	*state = f;
 	return 0;
 }
@@ -907,6 +961,191 @@ static void test_drain_on_stop(void **state)
 	assert_int_equal(conn_from(port, NULL), -1);
 }
 
+/* ---- deferred completion ---- */
+
+struct dclient {
+	uint16_t port;
+	const char *req;
+	struct resp r;
+	int rc;
+	double secs;
+};
+
+static void *dclient_main(void *arg)
+{
+	struct dclient *c = arg;
+	double t0 = now_s();
+	int fd = conn_from(c->port, NULL);
+
+	if (fd < 0) {
+		c->rc = -2;
+		return NULL;
+	}
+	send_str(fd, c->req);
+	c->rc = read_resp(fd, &c->r, 0);
+	c->secs = now_s() - t0;
+	close(fd);
+	return NULL;
+}
+
+static void wait_atomic(atomic_int *v, int n)
+{
+	for (int i = 0; i < 300 && atomic_load(v) < n; i++)
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+	assert_true(atomic_load(v) >= n);
+}
+
+static void fx_start_single(struct fx *f, unsigned workers, unsigned queue)
+{
+	f->conf.threads = 1;
+	f->conf.workers = workers;
+	f->conf.defer_queue = queue;
+	fx_start(f, 1);
+}
+
+/* The reason for deferral: on a server with one pool thread, a slow deferred answer must not hold up a fast
+ * synchronous route, and the deferred answer must be the one its completion built from the intact request. */
+static void test_defer_fast_route_not_delayed(void **state)
+{
+	struct fx *f = *state;
+	struct dclient c = { 0 };
+	pthread_t t;
+	struct resp r;
+	int fd;
+
+	fx_start_single(f, 1, 8);
+	c.port = f->port;
+	c.req = "POST /d/x?copy HTTP/1.1\r\nHost: x\r\nX-Test: kept\r\nContent-Length: 3\r\n\r\nabc";
+	assert_int_equal(pthread_create(&t, NULL, dclient_main, &c), 0);
+	wait_atomic(&f->svc.defer_started, 1);
+	fd = conn(f->port);
+	for (int i = 0; i < 5; i++) {
+		double t0 = now_s();
+		send_str(fd, "GET /zero HTTP/1.1\r\nHost: x\r\n\r\n");
+		assert_int_equal(read_resp(fd, &r, 0), 0);
+		assert_int_equal(r.status, 200);
+		assert_true(now_s() - t0 < 0.05);
+	}
+	close(fd);
+	/* the fast answers came while the deferred one was still being worked on */
+	assert_int_equal(atomic_load(&f->svc.defer_done), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(c.rc, 0);
+	assert_int_equal(c.r.status, 201);
+	assert_true(c.secs >= 0.19);
+	/* 'a','b','c' -> ((97*31)+98)*31+99 */
+	assert_string_equal(c.r.body, "deferred path=/d/x query=copy len=3 sum=96354 xtest=kept\n");
+	char v[32];
+	assert_true(resp_header(&c.r, "X-Deferred", v, sizeof(v)));
+	assert_false(resp_header(&c.r, "Retry-After", v, sizeof(v)));
+	/* the overflow answer, not sent, was released */
+	assert_int_equal(atomic_load(&f->svc.overflow_freed), 1);
+	scrape_expect(f->port, "t_http_deferred_total 1\n");
+	scrape_expect(f->port, "t_http_requests_total{route=\"/d\",result=\"deferred\"} 1\n");
+	scrape_expect(f->port, "t_http_defer_queue_depth 0\n");
+}
+
+/* Keep-alive across deferred requests, and HEAD through the deferred path. */
+static void test_defer_keepalive(void **state)
+{
+	struct fx *f = *state;
+	struct resp r;
+	int fd;
+
+	f->svc.defer_ms = 10;
+	fx_start_single(f, 2, 8);
+	fd = conn(f->port);
+	for (int i = 0; i < 3; i++) {
+		send_str(fd, "GET /d?n HTTP/1.1\r\nHost: x\r\n\r\n");
+		assert_int_equal(read_resp(fd, &r, 0), 0);
+		assert_int_equal(r.status, 200);
+		assert_string_equal(r.body, "deferred path=/d query=n len=0 sum=0 xtest=(none)\n");
+	}
+	send_str(fd, "HEAD /d HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_int_equal(read_resp(fd, &r, 1), 0);
+	assert_int_equal(r.status, 200);
+	close(fd);
+	assert_int_equal(atomic_load(&f->svc.defer_done), 4);
+	assert_int_equal(atomic_load(&f->svc.overflow_freed), 4);
+}
+
+/* Queue full: the handler's own overflow answer goes out at once; nothing waits without bound. */
+static void test_defer_queue_full(void **state)
+{
+	struct fx *f = *state;
+	struct dclient a = { 0 }, b = { 0 }, c = { 0 };
+	pthread_t ta, tb, tc;
+	char v[32];
+
+	fx_start_single(f, 1, 1);
+	a.port = b.port = c.port = f->port;
+	a.req = b.req = c.req = "GET /d HTTP/1.1\r\nHost: x\r\n\r\n";
+	assert_int_equal(pthread_create(&ta, NULL, dclient_main, &a), 0);
+	wait_atomic(&f->svc.defer_started, 1);   /* a: with the only worker */
+	assert_int_equal(pthread_create(&tb, NULL, dclient_main, &b), 0);
+	wait_inflight(f, 2);                      /* b: headers in; its deferral follows at once */
+	nanosleep(&(struct timespec){ 0, 30 * 1000 * 1000 }, NULL);
+	assert_int_equal(pthread_create(&tc, NULL, dclient_main, &c), 0);
+	pthread_join(tc, NULL);
+	assert_int_equal(c.rc, 0);
+	assert_int_equal(c.r.status, 503);
+	assert_string_equal(c.r.body, "busy\n");
+	assert_true(resp_header(&c.r, "Retry-After", v, sizeof(v)));
+	assert_true(c.secs < 0.1);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	assert_int_equal(a.r.status, 200);
+	assert_int_equal(b.r.status, 200);
+	assert_int_equal(atomic_load(&f->svc.defer_done), 2);
+	/* released three times: twice discarded, once after being sent */
+	scrape_expect(f->port, "t_http_deferred_overflow_total 1\n");
+	assert_int_equal(atomic_load(&f->svc.overflow_freed), 3);
+	scrape_expect(f->port, "t_http_requests_total{route=\"/d\",result=\"busy\"} 1\n");
+}
+
+/* http_stop drains: queued and running deferred jobs complete and are answered before the server goes. */
+static void test_defer_drain_on_stop(void **state)
+{
+	struct fx *f = *state;
+	struct dclient a = { 0 }, b = { 0 };
+	pthread_t ta, tb;
+	double t0;
+
+	fx_start_single(f, 1, 8);
+	a.port = b.port = f->port;
+	a.req = b.req = "GET /d HTTP/1.1\r\nHost: x\r\n\r\n";
+	assert_int_equal(pthread_create(&ta, NULL, dclient_main, &a), 0);
+	assert_int_equal(pthread_create(&tb, NULL, dclient_main, &b), 0);
+	wait_atomic(&f->svc.defer_started, 1);
+	wait_inflight(f, 2);
+	t0 = now_s();
+	fx_stop(f);
+	/* one running, one queued behind it: ~2 x 200 ms minus what had already run */
+	assert_true(now_s() - t0 > 0.15);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	assert_int_equal(a.rc, 0);
+	assert_int_equal(b.rc, 0);
+	assert_int_equal(a.r.status, 200);
+	assert_int_equal(b.r.status, 200);
+	assert_int_equal(atomic_load(&f->svc.defer_done), 2);
+	assert_int_equal(atomic_load(&f->svc.overflow_freed), 2);
+}
+
+/* workers = 0: the deferred half runs inline, the answer is the same. */
+static void test_defer_inline(void **state)
+{
+	struct fx *f = *state;
+	struct resp r;
+
+	f->svc.defer_ms = 1;
+	fx_start_single(f, 0, 8);
+	request(f->port, "POST /d HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\na", &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "deferred path=/d query=(none) len=1 sum=97 xtest=(none)\n");
+	assert_int_equal(atomic_load(&f->svc.overflow_freed), 1);
+}
+
 /* http_main_loop: SIGHUP reloads, ticks run, SIGTERM returns; then http_stop drains. */
 struct loop_ctx {
 	struct fx *f;
@@ -1150,6 +1389,11 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_readyz_while_draining, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_response_helpers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_defer_fast_route_not_delayed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_defer_keepalive, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_defer_queue_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_defer_drain_on_stop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_defer_inline, setup, teardown),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, NULL, NULL);
