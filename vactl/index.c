@@ -9,53 +9,18 @@
 
 #define INDEX_FIELDS 6
 
-static int index_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int index_serial_parse(const char *hex, struct store_serial *s)
 {
-	size_t n, digits, i = 0;
-	int negative = 0;
+	const char *digits;
 
 	if (hex == NULL)
 		return VA_ERR_INVAL;
-	if (hex[0] == '-') {
-		negative = 1;
-		hex++;
-	}
-	n = strlen(hex);
-	if (n == 0)
+	/* index.txt writes bare hex digits (OpenSSL's BN_bn2hex): the "0x" prefix and colons that the store's
+	 * parser also accepts from operators are malformed here. */
+	digits = hex[0] == '-' ? hex + 1 : hex;
+	if (strchr(hex, ':') != NULL || (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')))
 		return VA_ERR_INVAL;
-	for (i = 0; i < n; i++)
-		if (index_hexval(hex[i]) < 0)
-			return VA_ERR_INVAL;
-	/* Skip leading zero digits, then every remaining pair of digits is one octet of the magnitude. */
-	for (i = 0; i < n && hex[i] == '0'; i++)
-		;
-	digits = n - i;
-	if ((digits + 1) / 2 > LIM_SERIAL_MAX)
-		return VA_ERR_RANGE;
-	memset(s, 0, sizeof(*s));
-	s->len = (uint8_t)((digits + 1) / 2);
-	for (size_t k = 0; k < s->len; k++) {
-		/* Octet k covers digits ending at position n - 2 * (s->len - 1 - k). */
-		size_t end = n - 2 * (s->len - 1 - k);
-		int lo = index_hexval(hex[end - 1]);
-		int hi = end >= 2 && end - 2 >= i ? index_hexval(hex[end - 2]) : 0;
-
-		s->mag[k] = (uint8_t)(hi << 4 | lo);
-	}
-	/* Minus zero is zero. */
-	s->negative = (uint8_t)(negative && s->len > 0);
-	return VA_OK;
+	return store_serial_from_hex(s, hex);
 }
 
 void index_serial_format(const struct store_serial *s, char *out, size_t outlen)
