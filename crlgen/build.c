@@ -186,7 +186,8 @@ static void w_hash(struct writer *w, int on)
 	w->hstart = w->used;
 }
 
-static int count_emit(void *ctx, const struct crl_entry *e)
+/* One callback for both passes: pass 1 (w NULL) measures and fingerprints, pass 2 also writes. */
+static int pass_emit(void *ctx, const struct crl_entry *e)
 {
 	struct pass *ps = ctx;
 	uint8_t der[CRL_ENTRY_DER_MAX];
@@ -199,23 +200,7 @@ static int count_emit(void *ctx, const struct crl_entry *e)
 	ps->count++;
 	ps->bytes += n;
 	ps->fp = fp_mix(ps->fp, der, n);
-	return 0;
-}
-
-static int write_emit(void *ctx, const struct crl_entry *e)
-{
-	struct pass *ps = ctx;
-	uint8_t der[CRL_ENTRY_DER_MAX];
-	size_t n = entry_encode(der, e, &ps->tc);
-
-	if (n == 0) {
-		ps->bad_time = 1;
-		return VA_ERR_RANGE;
-	}
-	ps->count++;
-	ps->bytes += n;
-	ps->fp = fp_mix(ps->fp, der, n);
-	return w_put(ps->w, der, n);
+	return ps->w != NULL ? w_put(ps->w, der, n) : 0;
 }
 
 /* DistributionPointName fullName with one URI: [0] { [0] { [6] uri } } (RFC 5280 4.2.1.13). */
@@ -310,7 +295,7 @@ int crl_build(const struct crl_params *p, crl_source_fn src, void *src_arg, cons
 		return VA_ERR_INVAL;
 
 	/* Pass 1: lengths only. */
-	rc = src(src_arg, count_emit, &p1);
+	rc = src(src_arg, pass_emit, &p1);
 	if (rc != 0)
 		return p1.bad_time ? VA_ERR_RANGE : rc;
 
@@ -359,7 +344,7 @@ int crl_build(const struct crl_params *p, crl_source_fn src, void *src_arg, cons
 			goto out;
 	}
 	p2.w = &w;
-	rc = src(src_arg, write_emit, &p2);
+	rc = src(src_arg, pass_emit, &p2);
 	if (rc != 0) {
 		rc = p2.bad_time ? VA_ERR_RANGE : rc;
 		goto out;
