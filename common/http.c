@@ -27,6 +27,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -1007,6 +1008,8 @@ http_server *http_start(const struct http_conf *conf, const struct http_route *r
 			 MHD_ALLOW_SUSPEND_RESUME;
 	sigset_t block, old;
 	const union MHD_DaemonInfo *di;
+	struct sched_param sched_old, sched_batch = { 0 };
+	int sched_policy = SCHED_OTHER, sched_err = 0;
 	int ok = 0;
 
 	if (conf == NULL || (nroutes > 0 && routes == NULL))
@@ -1088,6 +1091,12 @@ http_server *http_start(const struct http_conf *conf, const struct http_route *r
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		goto out;
 	}
+	/* The pool threads inherit the scheduling policy too; the workers, started above, keep ours. */
+	if (conf->loop_batch) {
+		sched_err = pthread_getschedparam(pthread_self(), &sched_policy, &sched_old);
+		if (sched_err == 0)
+			sched_err = pthread_setschedparam(pthread_self(), SCHED_BATCH, &sched_batch);
+	}
 	srv->d = MHD_start_daemon(
 		flags, conf->port, http_accept, srv, http_access, srv, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -1097,6 +1106,11 @@ http_server *http_start(const struct http_conf *conf, const struct http_route *r
 		(size_t)conf->conn_memory, MHD_OPTION_NOTIFY_CONNECTION, http_conn_notify, srv,
 		MHD_OPTION_NOTIFY_COMPLETED, http_completed, srv, MHD_OPTION_URI_LOG_CALLBACK, http_uri_log, srv,
 		MHD_OPTION_UNESCAPE_CALLBACK, http_unescape_none, NULL, MHD_OPTION_END);
+	if (conf->loop_batch && sched_err == 0)
+		pthread_setschedparam(pthread_self(), sched_policy, &sched_old);
+	else if (conf->loop_batch)
+		log_warn("http: pool threads keep the default scheduling (SCHED_BATCH refused: %s)",
+			 strerror(sched_err));
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (srv->d == NULL) {
 		log_err("http: cannot listen on %s port %u: %s", conf->listen, (unsigned)conf->port, strerror(errno));

@@ -38,6 +38,8 @@ struct http_conf {
 	size_t body_max;          /* request body cap -> 413 */
 	unsigned workers;         /* threads running deferred handlers (LIM_HTTP_WORKERS_DEFAULT); 0: run them inline */
 	unsigned defer_queue;     /* deferred jobs waiting at most; past it the handler's overflow answer is sent */
+	int loop_batch;           /* pool threads run SCHED_BATCH: an arriving request does not preempt a worker
+				   * (see docs/ARCHITECTURE.md); for services that defer every request (tsad) */
 };
 /* Fills c with the va_limits.h defaults. */
 void http_conf_defaults(struct http_conf *c);

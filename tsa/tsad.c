@@ -143,6 +143,8 @@ static int tsad_conf_read(const va_config *cfg, struct tsad_conf *c)
 
 	memset(c, 0, sizeof(*c));
 	http_conf_defaults(&c->http);
+	/* Every request is signed on a worker: the loop only dispatches, so it should not preempt signing. */
+	c->http.loop_batch = 1;
 	snprintf(c->name, sizeof(c->name), "tsa");
 	c->accuracy_ms = 1000;
 	c->precision_ms = 1;

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -36,7 +37,17 @@ struct svc {
 	atomic_int defer_done;
 	atomic_int overflow_freed;   /* body_free calls of the deferring handler's overflow answer */
 	unsigned defer_ms;
+	atomic_int loop_policy;      /* scheduling policy of the thread that ran h_defer / h_defer_run, plus one */
+	atomic_int worker_policy;
 };
+
+static int thread_policy(void)
+{
+	struct sched_param sp;
+	int policy = -1;
+
+	return pthread_getschedparam(pthread_self(), &policy, &sp) == 0 ? policy : -1;
+}
 
 static const char zero_body[] = "zero-copy body\n";
 
@@ -120,6 +131,7 @@ static void h_defer_run(void *arg, const struct http_request *req, struct http_r
 	unsigned sum = 0;
 
 	atomic_fetch_add(&s->defer_started, 1);
+	atomic_store(&s->worker_policy, thread_policy() + 1);
 	nanosleep(&ts, NULL);
 	for (size_t i = 0; i < req->body_len; i++)
 		sum = sum * 31 + req->body[i];
@@ -139,6 +151,9 @@ static void h_defer_run(void *arg, const struct http_request *req, struct http_r
 /* /d: the overflow answer (a reference-counted body, to see it released either way) and the deferral. */
 static void h_defer(void *arg, const struct http_request *req, struct http_response *resp)
 {
+	struct svc *s = arg;
+
+	atomic_store(&s->loop_policy, thread_policy() + 1);
 	resp->status = 503;
 	resp->content_type = "text/plain";
 	resp->body = (const uint8_t *)"busy\n";
@@ -1069,6 +1084,31 @@ static void test_defer_keepalive(void **state)
 	assert_int_equal(atomic_load(&f->svc.overflow_freed), 4);
 }
 
+/* loop_batch: the pool thread runs SCHED_BATCH, the worker and the caller keep their policy; without it, nothing
+ * changes. */
+static void test_defer_loop_batch(void **state)
+{
+	struct fx *f = *state;
+	struct resp r;
+	int fd;
+
+	for (int batch = 1; batch >= 0; batch--) {
+		atomic_store(&f->svc.loop_policy, 0);
+		atomic_store(&f->svc.worker_policy, 0);
+		f->conf.loop_batch = batch;
+		fx_start_single(f, 1, 8);
+		assert_int_equal(thread_policy(), SCHED_OTHER);
+		fd = conn(f->port);
+		send_str(fd, "GET /d HTTP/1.1\r\nHost: x\r\n\r\n");
+		assert_int_equal(read_resp(fd, &r, 0), 0);
+		assert_int_equal(r.status, 200);
+		close(fd);
+		assert_int_equal(atomic_load(&f->svc.loop_policy), (batch ? SCHED_BATCH : SCHED_OTHER) + 1);
+		assert_int_equal(atomic_load(&f->svc.worker_policy), SCHED_OTHER + 1);
+		fx_stop(f);
+	}
+}
+
 /* Queue full: the handler's own overflow answer goes out at once; nothing waits without bound. */
 static void test_defer_queue_full(void **state)
 {
@@ -1392,6 +1432,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_defer_fast_route_not_delayed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_defer_keepalive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_defer_queue_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_defer_loop_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_defer_drain_on_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_defer_inline, setup, teardown),
 	};
