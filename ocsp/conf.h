@@ -31,7 +31,7 @@ struct ocspd_conf {
 	int64_t refresh;        /* re-sign cached responses this long after thisUpdate (default validity / 2) */
 	size_t max_certids;
 	size_t nonce_min, nonce_max;
-	int nonce_ignore;       /* nonce_policy = "ignore": answer nonce requests from the cache, without the nonce */
+	int nonce_ignore;       /* nonce_policy = "ignore": no answer echoes a nonce (one CertID: from the cache) */
 	int unknown_serial_revoked; /* unknown_serial = "revoked" (RFC 6960 4.4.8) instead of "unknown" */
 	int unknown_issuer_unknown; /* unknown_issuer = "unknown" instead of "unauthorized" */
 	size_t ncas;

@@ -370,7 +370,7 @@ static int answer(ocsp_responder *r, const uint8_t *der, size_t len, int may_sig
 	struct ca_rt *ca = NULL;
 	struct ocsp_cache_entry *e = NULL;
 	int64_t now = clock_now_sec();
-	int rc, hit = 0;
+	int rc, hit = 0, echo_nonce;
 
 	memset(a, 0, sizeof(*a));
 	if (ocsp_request_parse(der, len, &r->lim, &req) != 0) {
@@ -391,8 +391,12 @@ static int answer(ocsp_responder *r, const uint8_t *der, size_t len, int may_sig
 	}
 	if (ca == NULL)
 		ca = &r->cas[0];
+	/* nonce_policy decides for every request, whatever its number of CertIDs: "echo" signs the nonce into the
+	 * answer (RFC 8954 2.1), "ignore" answers as if the request had none. Decided once, here, so that the
+	 * single-CertID (cached) and several-CertID (signed per request) paths cannot disagree. */
+	echo_nonce = req.has_nonce && !r->conf.nonce_ignore;
 	if (!may_sign) {
-		if (req.ncertids != 1 || (req.has_nonce && !r->conf.nonce_ignore))
+		if (req.ncertids != 1 || echo_nonce)
 			return 0;
 		e = ocsp_cache_get(r->cache, req.certids[0].der, req.certids[0].der_len, now);
 		if (e == NULL)
@@ -404,7 +408,7 @@ static int answer(ocsp_responder *r, const uint8_t *der, size_t len, int may_sig
 		a->entry = e;
 		return 1;
 	}
-	if (req.ncertids == 1 && (!req.has_nonce || r->conf.nonce_ignore)) {
+	if (req.ncertids == 1 && !echo_nonce) {
 		rc = answer_cached(r, ca, &req.certids[0], now, now, &e, &hit);
 		if (rc != 0) {
 			answer_error(r, a, err_to_status(rc), rc == VA_ERR_SIGNER_DOWN ? "signer-down" : "error");
@@ -414,14 +418,14 @@ static int answer(ocsp_responder *r, const uint8_t *der, size_t len, int may_sig
 		a->cacheable = 1;
 		a->result = hit ? "hit" : "signed";
 	} else {
-		/* Nonce (RFC 8954) or several CertIDs: signed for this request only, within the in-flight bound. */
+		/* A nonce to echo or several CertIDs: signed for this request only, within the in-flight bound. */
 		rc = ocsp_cache_flight_begin(r->cache, NULL, 0, 0);
 		if (rc < 0) {
 			answer_error(r, a, OCSP_TRY_LATER, "busy");
 			return 1;
 		}
-		rc = produce(r, ca, req.certids, req.ncertids, req.has_nonce ? req.nonce_ext : NULL,
-			     req.nonce_ext_len, now, &e);
+		rc = produce(r, ca, req.certids, req.ncertids, echo_nonce ? req.nonce_ext : NULL,
+			     echo_nonce ? req.nonce_ext_len : 0, now, &e);
 		ocsp_cache_flight_end(r->cache, NULL, 0);
 		if (rc != 0) {
 			answer_error(r, a, err_to_status(rc), rc == VA_ERR_SIGNER_DOWN ? "signer-down" : "error");

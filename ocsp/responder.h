@@ -58,7 +58,8 @@ struct ocsp_answer {
 void ocsp_responder_answer(ocsp_responder *r, const uint8_t *der, size_t len, struct ocsp_answer *a);
 /* The part of ocsp_responder_answer that needs no signature: a fresh cached answer, or an error answer (malformed,
  * unauthorized). Returns 1 with *a filled, or 0 (a is then empty, nothing counted) when the request needs a
- * signature (cache miss or past its refresh point, nonce, several CertIDs): ask ocsp_responder_answer then. */
+ * signature (cache miss or past its refresh point, a nonce to echo, several CertIDs): ask ocsp_responder_answer
+ * then. */
 int ocsp_responder_answer_cached(ocsp_responder *r, const uint8_t *der, size_t len, struct ocsp_answer *a);
 
 /* Called about every 200 ms: drops cached responses of certificates whose status changed (change log). */

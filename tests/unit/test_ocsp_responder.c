@@ -296,11 +296,90 @@ static void test_policies(void **state)
 	free(c);
 }
 
+/* Asks r about n serials (SHA-256 CertIDs) with a nonce; returns OCSP_check_nonce(request, answer): 1 echoed,
+ * -1 left out (3 and 0 would be an answer inventing or altering one). *e keeps the answer's entry. */
+static int nonce_check(ocsp_responder *r, const long *sn, size_t n, struct ocsp_cache_entry **e)
+{
+	OCSP_REQUEST *req = OCSP_REQUEST_new();
+	OCSP_RESPONSE *resp;
+	OCSP_BASICRESP *bs;
+	struct ocsp_answer a;
+	const unsigned char *p;
+	uint8_t *der = NULL;
+	int l, rc;
+
+	for (size_t i = 0; i < n; i++) {
+		ASN1_INTEGER *ai = ASN1_INTEGER_new();
+
+		ASN1_INTEGER_set(ai, sn[i]);
+		OCSP_request_add0_id(req, OCSP_cert_id_new(EVP_sha256(), X509_get_subject_name(fx.ca),
+							   X509_get0_pubkey_bitstr(fx.ca), ai));
+		ASN1_INTEGER_free(ai);
+	}
+	OCSP_request_add1_nonce(req, NULL, 16);
+	l = i2d_OCSP_REQUEST(req, &der);
+	assert_true(l > 0);
+	ocsp_responder_answer(r, der, (size_t)l, &a);
+	OPENSSL_free(der);
+	assert_int_equal(a.resp_status, OCSP_SUCCESSFUL);
+	assert_non_null(a.entry);
+	p = a.entry->der;
+	resp = d2i_OCSP_RESPONSE(NULL, &p, (long)a.entry->der_len);
+	assert_non_null(resp);
+	bs = OCSP_response_get1_basic(resp);
+	assert_non_null(bs);
+	assert_int_equal(OCSP_resp_count(bs), (int)n);
+	rc = OCSP_check_nonce(req, bs);
+	OCSP_BASICRESP_free(bs);
+	OCSP_RESPONSE_free(resp);
+	OCSP_REQUEST_free(req);
+	*e = a.entry;
+	return rc;
+}
+
+/* Regression: with nonce_policy "ignore", a request with several CertIDs echoed its nonce while a single-CertID
+ * one did not. Each policy must hold for both. */
+static void test_nonce_policy(void **state)
+{
+	static const long one[] = { 0x12 }, two[] = { 0x12, 0x11 };
+	struct ocspd_conf *c = malloc(sizeof(*c));
+	struct ocsp_cache_entry *plain, *e;
+	ocsp_responder *r;
+	time_t prod;
+	int err;
+
+	assert_non_null(c);
+	*c = *fx.conf;
+	for (int ignore = 0; ignore <= 1; ignore++) {
+		c->nonce_ignore = ignore;
+		r = ocsp_responder_new(c, fx.st, &fx.cnt, &err);
+		assert_non_null(r);
+		/* the cached (nonce-less) answer of 0x12 */
+		assert_int_equal(answer_status(r, 0x12, 0, &prod, &plain), V_OCSP_CERTSTATUS_GOOD);
+
+		assert_int_equal(nonce_check(r, one, 1, &e), ignore ? -1 : 1);
+		/* "ignore": the very cached answer; "echo": one signed for this request */
+		if (ignore)
+			assert_ptr_equal(e, plain);
+		else
+			assert_ptr_not_equal(e, plain);
+		ocsp_cache_entry_put(e);
+
+		assert_int_equal(nonce_check(r, two, 2, &e), ignore ? -1 : 1);
+		assert_ptr_not_equal(e, plain);
+		ocsp_cache_entry_put(e);
+		ocsp_cache_entry_put(plain);
+		ocsp_responder_free(r);
+	}
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cache_refresh_invalidate),
 		cmocka_unit_test(test_policies),
+		cmocka_unit_test(test_nonce_policy),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
