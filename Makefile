@@ -49,6 +49,7 @@ UNIT_TESTS :=
 
 FUZZERS :=
 BENCHES :=
+TEST_TOOLS :=
 
 # Every module owns its fragments (common/store.mk, ocsp/ocsp.mk, ...): they append to the lists above.
 include $(sort $(wildcard common/*.mk vactl/*.mk ocsp/*.mk tsa/*.mk crlgen/*.mk tests/*.mk perf/*.mk))
@@ -110,7 +111,7 @@ deps-test:
 	@scripts/deps.sh test
 
 # check: build and run everything with the current flags (no dependency installation).
-check: all benches $(UNIT_TESTS:%=$(BUILD)/tests/%)
+check: all benches $(UNIT_TESTS:%=$(BUILD)/tests/%) $(TEST_TOOLS)
 	@BUILD=$(BUILD) BIN=$(BIN) SAN=$(SAN) tests/run.sh $(UNIT_TESTS)
 
 test: deps-test

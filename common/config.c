@@ -733,7 +733,7 @@ static const struct config_key config_http_keys[] = {
 	{ "per_ip_limit", CONFIG_TYPE_INT, 0 }, { "timeout", CONFIG_TYPE_INT, 0 },
 	{ "conn_memory", CONFIG_TYPE_INT, 0 },	 { "body_max", CONFIG_TYPE_INT, 0 },
 	{ "workers", CONFIG_TYPE_INT, 0 },	 { "defer_queue", CONFIG_TYPE_INT, 0 },
-	{ "loop_batch", CONFIG_TYPE_BOOL, 0 },
+	{ "loop_batch", CONFIG_TYPE_BOOL, 0 },	 { "drain_timeout", CONFIG_TYPE_INT, 0 },
 };
 
 /* Bounds of the http keys. conn_memory must hold the request line and headers (MHD answers 431 otherwise);
@@ -783,6 +783,7 @@ int config_read_http(const va_config *cfg, const config_setting_t *group, struct
 	HTTP_INT("body_max", 1, LIM_HTTP_BODY_MAX, body_max, size_t);
 	HTTP_INT("workers", 0, LIM_HTTP_WORKERS_MAX, workers, unsigned);
 	HTTP_INT("defer_queue", 1, LIM_HTTP_DEFER_QUEUE_MAX, defer_queue, unsigned);
+	HTTP_INT("drain_timeout", 1, LIM_HTTP_DRAIN_TIMEOUT_MAX, drain_timeout, unsigned);
 #undef HTTP_INT
 	if (config_get_bool(group, "loop_batch", &out->loop_batch) < 0)
 		problems++;

@@ -47,6 +47,7 @@
 #define HTTP_ROUTE_LABEL_MAX 96
 #define HTTP_KEEP_BUF 4096     /* body buffers above this are released after their request */
 #define HTTP_READY_WHY 256
+#define HTTP_REPORT_PATH 64    /* octets of a deferred request's path kept for the report of a stuck drain */
 
 /* Built-in routes come first in the route table; the service's routes follow, longest prefix first. */
 enum { RT_HEALTHZ, RT_READYZ, RT_METRICS, RT_UNMATCHED, RT_NBUILTIN };
@@ -93,6 +94,19 @@ struct http_conn {
 	struct http_response *dresp; /* allocated on the connection's first deferral, freed when it closes */
 };
 
+/* One deferred-work thread. What it runs is noted under q_lock when it takes a job, as copies: a drain that
+ * times out reports it, and by then the connection may be gone. */
+struct http_worker {
+	pthread_t t;
+	http_server *srv;
+	int busy;                 /* running a job (under q_lock) */
+	int exited;               /* left its loop for good (under q_lock) */
+	const struct http_rt *rt; /* the job's route, method, path (printable copy) and start (under q_lock) */
+	unsigned method;
+	char path[HTTP_REPORT_PATH];
+	struct timespec since;
+};
+
 struct http_server {
 	struct MHD_Daemon *d;
 	struct http_conf conf;
@@ -105,6 +119,11 @@ struct http_server {
 	pthread_mutex_t reg_lock; /* result slot registration (rare) */
 	_Atomic long inflight;
 	_Atomic int stopping;
+	/* Draining is over: pool threads no longer call service code (http_handler_enter). handlers counts the
+	 * service calls in progress on pool threads, so that http_stop knows none can hold MHD_stop_daemon. */
+	_Atomic int closing;
+	_Atomic long handlers;
+	MHD_socket lsock;          /* the quiesced listening socket (http_stop), closed after MHD_stop_daemon */
 	metrics_gauge *inflight_g; /* set from inflight when /metrics renders: no second atomic per request */
 	_Atomic long open;         /* connections open (libmicrohttpd's notify callback) */
 	metrics_gauge *open_g;
@@ -115,7 +134,7 @@ struct http_server {
 	struct http_conn **q;
 	size_t q_head, q_len;     /* under q_lock */
 	int q_quit;               /* under q_lock: workers finish the queue and exit; new jobs run inline */
-	pthread_t *workers;
+	struct http_worker *workers;
 	unsigned nworkers;        /* started */
 	int q_init;
 	metrics_gauge *q_g;
@@ -139,6 +158,7 @@ void http_conf_defaults(struct http_conf *c)
 	c->body_max = LIM_HTTP_BODY_DEFAULT;
 	c->workers = LIM_HTTP_WORKERS_DEFAULT;
 	c->defer_queue = LIM_HTTP_DEFER_QUEUE_DEFAULT;
+	c->drain_timeout = LIM_HTTP_DRAIN_TIMEOUT_DEFAULT;
 }
 
 const char *http_request_header(const struct http_request *req, const char *name)
@@ -388,6 +408,25 @@ static void http_free_cb(void *p)
 	free(p);
 }
 
+/* Service code (a route's handler, the ready callback) runs on a pool thread only between these two calls, and
+ * only while the server is not closing. Both sides are sequentially consistent: either http_stop sees the count
+ * (and waits for it), or this thread sees closing (and calls nothing). A handler blocked in a PKCS#11 call would
+ * otherwise hold MHD_stop_daemon, which joins the pool threads, for ever. */
+static int http_handler_enter(http_server *srv)
+{
+	atomic_fetch_add(&srv->handlers, 1);
+	if (atomic_load(&srv->closing)) {
+		atomic_fetch_sub(&srv->handlers, 1);
+		return 0;
+	}
+	return 1;
+}
+
+static void http_handler_leave(http_server *srv)
+{
+	atomic_fetch_sub(&srv->handlers, 1);
+}
+
 static enum MHD_Result http_builtin(struct http_conn *hc, struct MHD_Connection *con)
 {
 	http_server *srv = hc->srv;
@@ -404,11 +443,19 @@ static enum MHD_Result http_builtin(struct http_conn *hc, struct MHD_Connection 
 		if (atomic_load_explicit(&srv->stopping, memory_order_relaxed))
 			return http_send_text(hc, con, 503, "shutting down\n", "not_ready");
 		why[0] = '\0';
-		if (srv->ready != NULL && srv->ready(srv->ready_arg, why, sizeof(why)) != 0) {
-			char line[HTTP_READY_WHY + 2];
-			why[sizeof(why) - 1] = '\0';
-			snprintf(line, sizeof(line), "%s\n", why[0] != '\0' ? why : "not ready");
-			return http_send_text(hc, con, 503, line, "not_ready");
+		if (srv->ready != NULL) {
+			int not_ready;
+
+			if (!http_handler_enter(srv))
+				return http_send_text(hc, con, 503, "shutting down\n", "not_ready");
+			not_ready = srv->ready(srv->ready_arg, why, sizeof(why));
+			http_handler_leave(srv);
+			if (not_ready) {
+				char line[HTTP_READY_WHY + 2];
+				why[sizeof(why) - 1] = '\0';
+				snprintf(line, sizeof(line), "%s\n", why[0] != '\0' ? why : "not ready");
+				return http_send_text(hc, con, 503, line, "not_ready");
+			}
 		}
 		return http_send_text(hc, con, 200, "ready\n", "ok");
 	default: /* RT_METRICS */
@@ -461,27 +508,57 @@ static void http_defer_run(struct http_response *resp, http_handler_fn fn, void 
 	resp->defer = NULL;
 }
 
+static const char *http_method_name(unsigned m)
+{
+	switch (m) {
+	case HTTP_GET: return "GET";
+	case HTTP_HEAD: return "HEAD";
+	case HTTP_POST: return "POST";
+	default: return "other";
+	}
+}
+
+/* Under q_lock: what w now runs, for http_stop's report. The path is client input: only printable ASCII is kept,
+ * so that the report cannot forge log lines. */
+static void http_worker_note(struct http_worker *w, const struct http_conn *hc)
+{
+	const char *p = hc->dreq.path != NULL ? hc->dreq.path : "";
+	size_t i;
+
+	w->busy = 1;
+	w->rt = hc->rt;
+	w->method = hc->method;
+	for (i = 0; i + 1 < sizeof(w->path) && p[i] != '\0'; i++)
+		w->path[i] = p[i] >= 0x20 && p[i] < 0x7f ? p[i] : '?';
+	w->path[i] = '\0';
+	clock_gettime(CLOCK_MONOTONIC, &w->since);
+}
+
 static void *http_worker_main(void *arg)
 {
-	http_server *srv = arg;
+	struct http_worker *w = arg;
+	http_server *srv = w->srv;
 	struct http_conn *hc;
 
+	pthread_mutex_lock(&srv->q_lock);
 	for (;;) {
-		pthread_mutex_lock(&srv->q_lock);
+		w->busy = 0;
 		while (srv->q_len == 0 && !srv->q_quit)
 			pthread_cond_wait(&srv->q_cv, &srv->q_lock);
-		if (srv->q_len == 0) {
-			pthread_mutex_unlock(&srv->q_lock);
+		if (srv->q_len == 0)
 			break;
-		}
 		hc = srv->q[srv->q_head];
 		srv->q_head = (srv->q_head + 1) % srv->conf.defer_queue;
 		srv->q_len--;
+		http_worker_note(w, hc);
 		pthread_mutex_unlock(&srv->q_lock);
 		http_defer_run(hc->dresp, hc->dfn, hc->darg, &hc->dreq);
 		hc->state = HC_DEFER_DONE;
 		MHD_resume_connection(hc->con);
+		pthread_mutex_lock(&srv->q_lock);
 	}
+	w->exited = 1;
+	pthread_mutex_unlock(&srv->q_lock);
 	return NULL;
 }
 
@@ -541,7 +618,11 @@ static enum MHD_Result http_dispatch(struct http_conn *hc, struct MHD_Connection
 {
 	struct http_request req;
 	struct http_response resp;
+	enum MHD_Result ret;
 
+	/* The drain is over (http_stop): no service code starts any more. */
+	if (!http_handler_enter(hc->srv))
+		return http_send_text(hc, con, 503, "shutting down\n", "shutting_down");
 	memset(&req, 0, sizeof(req));
 	memset(&resp, 0, sizeof(resp));
 	/* HEAD is GET without a body (RFC 9110 9.3.2): handlers see GET, libmicrohttpd drops the body. */
@@ -554,9 +635,13 @@ static enum MHD_Result http_dispatch(struct http_conn *hc, struct MHD_Connection
 	req.conn = con;
 	resp.status = 200;
 	hc->rt->r.fn(hc->rt->r.arg, &req, &resp);
+	/* Still counted: a deferral may run inline (no workers, or workers told to finish). */
 	if (resp.defer != NULL)
-		return http_defer(hc, con, &req, &resp);
-	return http_send(hc, con, &resp);
+		ret = http_defer(hc, con, &req, &resp);
+	else
+		ret = http_send(hc, con, &resp);
+	http_handler_leave(hc->srv);
+	return ret;
 }
 
 /* ---- libmicrohttpd callbacks ---- */
@@ -917,18 +1002,36 @@ static int http_routes_init(http_server *srv, const struct http_route *routes, s
 	return VA_OK;
 }
 
-/* Lets the workers finish every queued job (each resumes its connection), then joins them. Jobs deferred after
- * this run inline on the pool thread. */
-static void http_workers_stop(http_server *srv)
+/* Tells the workers to finish every queued job (each resumes its connection) and exit. Jobs deferred after this
+ * run inline on the pool thread. */
+static void http_workers_quit(http_server *srv)
 {
-	if (srv->nworkers == 0)
-		return;
 	pthread_mutex_lock(&srv->q_lock);
 	srv->q_quit = 1;
 	pthread_cond_broadcast(&srv->q_cv);
 	pthread_mutex_unlock(&srv->q_lock);
+}
+
+/* Every worker has left its loop: the queue is empty and no connection is suspended by us any more. */
+static int http_workers_exited(http_server *srv)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&srv->q_lock);
 	for (unsigned i = 0; i < srv->nworkers; i++)
-		pthread_join(srv->workers[i], NULL);
+		n += srv->workers[i].exited != 0;
+	pthread_mutex_unlock(&srv->q_lock);
+	return n == srv->nworkers;
+}
+
+/* Quits and joins the workers: only once they have exited or are sure to (idle, as on a failed start). */
+static void http_workers_stop(http_server *srv)
+{
+	if (srv->nworkers == 0)
+		return;
+	http_workers_quit(srv);
+	for (unsigned i = 0; i < srv->nworkers; i++)
+		pthread_join(srv->workers[i].t, NULL);
 	srv->nworkers = 0;
 }
 
@@ -941,7 +1044,8 @@ static int http_workers_start(http_server *srv)
 	if (srv->q == NULL || srv->workers == NULL)
 		return VA_ERR_NOMEM;
 	for (unsigned i = 0; i < srv->conf.workers; i++) {
-		if (pthread_create(&srv->workers[i], NULL, http_worker_main, srv) != 0) {
+		srv->workers[i].srv = srv;
+		if (pthread_create(&srv->workers[i].t, NULL, http_worker_main, &srv->workers[i]) != 0) {
 			log_err("http: cannot start deferred-work thread: %s", strerror(errno));
 			return VA_ERR_NOMEM;
 		}
@@ -970,7 +1074,8 @@ static int http_conf_check(const struct http_conf *c)
 {
 	if (c->threads < 1 || c->threads > LIM_HTTP_THREADS_MAX || c->conn_limit < 1 || c->per_ip_limit < 1 ||
 	    c->timeout < 1 || c->conn_memory < 4096 || c->body_max < 1 || c->body_max > LIM_HTTP_BODY_MAX ||
-	    c->workers > LIM_HTTP_WORKERS_MAX || c->defer_queue < 1 || c->defer_queue > LIM_HTTP_DEFER_QUEUE_MAX)
+	    c->workers > LIM_HTTP_WORKERS_MAX || c->defer_queue < 1 || c->defer_queue > LIM_HTTP_DEFER_QUEUE_MAX ||
+	    c->drain_timeout < 1 || c->drain_timeout > LIM_HTTP_DRAIN_TIMEOUT_MAX)
 		return VA_ERR_CONFIG;
 	if (c->conn_limit < c->threads)
 		return VA_ERR_CONFIG; /* libmicrohttpd splits the limit among the pool threads */
@@ -1051,6 +1156,7 @@ http_server *http_start(const struct http_conf *conf, const struct http_route *r
 		return NULL;
 	}
 	srv->q_init = 1;
+	srv->lsock = MHD_INVALID_SOCKET;
 	srv->conf = *conf;
 	srv->ready = ready;
 	srv->ready_arg = ready_arg;
@@ -1140,35 +1246,79 @@ long http_inflight(const http_server *srv)
 	return srv != NULL ? atomic_load_explicit(&((http_server *)srv)->inflight, memory_order_acquire) : 0;
 }
 
-void http_stop(http_server *srv)
+/* Nothing of ours runs any more: no service code on a pool thread, every worker gone (so the queue is empty and
+ * every connection we suspended has been resumed). Only then may MHD_stop_daemon run: it joins the pool threads,
+ * and panics on a suspended connection. */
+static int http_quiet(http_server *srv)
 {
-	MHD_socket lsock;
+	return atomic_load(&srv->handlers) == 0 && http_workers_exited(srv);
+}
+
+/* The drain timed out: say what still runs, so that the operator can look at the HSM. */
+static void http_stuck_report(http_server *srv)
+{
+	unsigned running = 0;
+	size_t queued;
+
+	pthread_mutex_lock(&srv->q_lock);
+	queued = srv->q_len;
+	for (unsigned i = 0; i < srv->nworkers; i++) {
+		const struct http_worker *w = &srv->workers[i];
+
+		if (!w->busy)
+			continue;
+		running++;
+		log_err("http: still running on worker %u after %.1f s: %s %s (route %s)", i, http_elapsed(&w->since),
+			http_method_name(w->method), w->path, w->rt->label);
+	}
+	pthread_mutex_unlock(&srv->q_lock);
+	log_err("http: drain_timeout (%u s) reached with %u deferred job(s) running, %zu queued and %ld handler "
+		"call(s) on pool threads: giving up without freeing what they use", srv->conf.drain_timeout, running,
+		queued, atomic_load(&srv->handlers));
+}
+
+int http_stop(http_server *srv)
+{
 	struct timespec t0, pause = { 0, 10 * 1000 * 1000 };
+	double limit;
 	long left;
 
 	if (srv == NULL)
-		return;
-	atomic_store_explicit(&srv->stopping, 1, memory_order_relaxed);
-	lsock = MHD_quiesce_daemon(srv->d);
-	/* Quiesced, no thread accepts any more, but the kernel would still queue connections in the backlog until
-	 * the socket closes (after the drain). shutdown() makes Linux refuse them now, so load balancers and clients
-	 * go elsewhere at once; the descriptor itself stays open until libmicrohttpd has stopped. */
-	if (lsock != MHD_INVALID_SOCKET)
-		shutdown(lsock, SHUT_RDWR);
-	/* Requests already received finish; the wait is bounded by the inactivity timeout (a client that stops
-	 * reading its response would otherwise hold the shutdown forever). */
+		return VA_OK;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while ((left = http_inflight(srv)) > 0 && http_elapsed(&t0) < (double)srv->conf.timeout + 1)
+	limit = (double)srv->conf.drain_timeout;
+	if (!atomic_exchange(&srv->stopping, 1)) {
+		srv->lsock = MHD_quiesce_daemon(srv->d);
+		/* Quiesced, no thread accepts any more, but the kernel would still queue connections in the backlog
+		 * until the socket closes (after the drain). shutdown() makes Linux refuse them now, so load balancers
+		 * and clients go elsewhere at once; the descriptor stays open until libmicrohttpd has stopped. */
+		if (srv->lsock != MHD_INVALID_SOCKET)
+			shutdown(srv->lsock, SHUT_RDWR);
+	}
+	/* Requests already received finish, deferred ones included; bounded, since a client that stops reading its
+	 * answer, or a signature hung in the HSM, would otherwise hold the shutdown for ever. */
+	while (http_inflight(srv) > 0 && http_elapsed(&t0) < limit)
 		nanosleep(&pause, NULL);
+	/* From here no service code starts on a pool thread, and the workers finish what is queued and exit. */
+	atomic_store(&srv->closing, 1);
+	http_workers_quit(srv);
+	while (!http_quiet(srv) && http_elapsed(&t0) < limit)
+		nanosleep(&pause, NULL);
+	if (!http_quiet(srv)) {
+		/* A job still runs and owns its (suspended) connection: MHD_stop_daemon would panic or wait for it,
+		 * and freeing would pull the server from under it. Leave everything as it is. */
+		http_stuck_report(srv);
+		return VA_ERR_BUSY;
+	}
+	left = http_inflight(srv);
 	if (left > 0)
-		log_warn("http: stopping with %ld request(s) still in flight", left);
-	/* libmicrohttpd must not be stopped with a connection suspended: every queued job runs and resumes its
-	 * connection first; later deferrals run inline. */
+		log_warn("http: closing %ld connection(s) whose request or answer is still in transfer", left);
 	http_workers_stop(srv);
 	MHD_stop_daemon(srv->d);
-	if (lsock != MHD_INVALID_SOCKET)
-		close(lsock);
+	if (srv->lsock != MHD_INVALID_SOCKET)
+		close(srv->lsock);
 	http_server_free(srv);
+	return VA_OK;
 }
 
 /* ---- signal loop ---- */

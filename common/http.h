@@ -40,6 +40,8 @@ struct http_conf {
 	unsigned defer_queue;     /* deferred jobs waiting at most; past it the handler's overflow answer is sent */
 	int loop_batch;           /* pool threads run SCHED_BATCH: an arriving request does not preempt a worker
 				   * (see docs/ARCHITECTURE.md); for services that defer every request (tsad) */
+	unsigned drain_timeout;   /* seconds http_stop waits at most for requests and deferred jobs to finish
+				   * (LIM_HTTP_DRAIN_TIMEOUT_DEFAULT) */
 };
 /* Fills c with the va_limits.h defaults. */
 void http_conf_defaults(struct http_conf *c);
@@ -96,7 +98,7 @@ struct http_response {
 	 * What the handler itself left in resp is the overflow answer: sent at once, instead, when conf.defer_queue
 	 * jobs are already waiting (it should say "try later" in the protocol's terms); otherwise it is discarded
 	 * (a body handed over with body_free is released then). With conf.workers 0 defer runs at once on the pool
-	 * thread. After http_stop began draining, defer runs on the pool thread too.
+	 * thread. Once http_stop has told the workers to finish, defer runs on the pool thread too.
 	 * Lifetime: req and what it points to (path, query, body, and headers through http_request_header) stay
 	 * valid until defer returns: the connection is suspended and nothing else touches them. defer_arg is not
 	 * released by the wrapper: it must stay valid until the server is stopped (per-request data belongs in the
@@ -149,14 +151,20 @@ uint16_t http_port(const http_server *srv);
 /* Requests received and not yet completed (from the end of their headers to the end of their response). */
 long http_inflight(const http_server *srv);
 /* Stops accepting (the listening socket closes at once: new connections are refused), waits for in-flight
- * requests to finish (at most conf.timeout + 1 seconds), then lets the workers finish every deferred job still
- * queued (each connection is resumed and answered), then closes every connection and frees. While it waits,
- * /readyz answers 503 and responses carry "Connection: close". Accepts NULL. */
-void http_stop(http_server *srv);
+ * requests to finish, then stops starting handlers (a request arriving on a kept-alive connection gets 503) and
+ * lets the workers finish every deferred job still queued (each connection is resumed and answered). All of this
+ * within conf.drain_timeout seconds; then it closes every connection, frees srv and returns VA_OK. While it
+ * waits, /readyz answers 503 and responses carry "Connection: close". Accepts NULL (VA_OK).
+ * VA_ERR_BUSY: a handler or deferred job was still running at the deadline (a PKCS#11 call hung in the HSM). It
+ * is logged (route, path, for how long), and nothing is stopped or freed: the job still uses its connection,
+ * the server and whatever its handler's argument points to, so the caller must not free those either; a daemon
+ * should end the process at once with _exit() (exit() would run library cleanups under the job). Calling
+ * http_stop again waits another drain_timeout (tests release the job, then stop for good). */
+VA_MUST_CHECK int http_stop(http_server *srv);
 
 /* Signal loop for daemons, run on the main thread after http_start: installs SIGTERM/SIGINT/SIGHUP handlers that
  * only set flags, then waits. On SIGHUP calls reload(arg) (its failure is logged, the old configuration stays);
- * on SIGTERM/SIGINT returns 0 (the caller then calls http_stop, which drains). tick(arg), if set, is called
+ * on SIGTERM/SIGINT returns 0 (the caller then calls http_stop, which drains within drain_timeout). tick(arg), if set, is called
  * about every tick_ms milliseconds (0: every second) from the main thread (cache refresh, CRL timers). The
  * pool threads started by http_start block these signals; a signal taken by another thread is still seen
  * within 250 ms. Returns VA_ERR_IO if the handlers cannot be installed. */

@@ -19,6 +19,8 @@
 #define LIM_HTTP_WORKERS_MAX 64
 #define LIM_HTTP_DEFER_QUEUE_DEFAULT 256    /* deferred jobs waiting; ~80 ms of RSA signatures for 2 workers */
 #define LIM_HTTP_DEFER_QUEUE_MAX 65536
+#define LIM_HTTP_DRAIN_TIMEOUT_DEFAULT 10    /* seconds SIGTERM waits for requests and signatures still running */
+#define LIM_HTTP_DRAIN_TIMEOUT_MAX 3600
 #define LIM_HTTP_HEADERS_MAX 8              /* extra response headers a handler may set */
 
 /* Certificates and serials */

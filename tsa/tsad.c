@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -666,7 +667,12 @@ int tsad_run(const char *path, int check_only)
 	rc = http_main_loop(tsad_reload, tsad_tick, 1000, &d);
 	ex = rc == 0 ? 0 : 1;
 out:
-	http_stop(srv);
+	/* Past http.drain_timeout a token is still being signed (a PKCS#11 call hung in the HSM) and uses d: end the
+	 * process without freeing anything under it (exit() would also run OpenSSL's and the module's cleanups). */
+	if (http_stop(srv) != VA_OK) {
+		log_err("tsad: exiting with a request still running");
+		_exit(1);
+	}
 	tsa_serial_free(d.serial);
 	gen_free(d.gen);
 	metrics_free(d.m);

@@ -141,7 +141,7 @@ static void expect_msg(struct fixture *f, int line, const char *needle)
 	");\n"                                                                                                        \
 	"ocspd = {\n"                                                                                                 \
 	"  http = { listen = \"127.0.0.1\"; port = 8080; threads = 2; conn_limit = 4096; per_ip_limit = 512;\n"       \
-	"           timeout = 15; conn_memory = 32768; body_max = 16384; loop_batch = true; };\n"                                  \
+	"           timeout = 15; conn_memory = 32768; body_max = 16384; loop_batch = true; drain_timeout = 7; };\n"              \
 	"  validity = 86400; refresh = 43200; max_certids = 8; nonce_min = 1; nonce_max = 32;\n"                      \
 	"  nonce_policy = \"echo\"; unknown_serial = \"unknown\"; unknown_issuer = \"unauthorized\";\n"              \
 	"  cas = ( { issuer = \"ca1\"; signer = \"ocsp1\"; responder_id = \"key\"; include_cert = true; } );\n"       \
@@ -215,6 +215,7 @@ static void test_good_file(void **state)
 	assert_int_equal(hc.conn_memory, 32768);
 	assert_int_equal(hc.body_max, 16384);
 	assert_int_equal(hc.loop_batch, 1);
+	assert_int_equal(hc.drain_timeout, 7);
 
 	/* Only the keys given replace the defaults. */
 	http_conf_defaults(&hc);
@@ -226,6 +227,7 @@ static void test_good_file(void **state)
 	assert_int_equal(hc.body_max, 777);
 	assert_int_equal(hc.threads, LIM_HTTP_THREADS_DEFAULT);
 	assert_int_equal(hc.loop_batch, 0);
+	assert_int_equal(hc.drain_timeout, LIM_HTTP_DRAIN_TIMEOUT_DEFAULT);
 	/* NULL group: defaults kept */
 	assert_int_equal(config_read_http(cfg, NULL, &hc), VA_OK);
 	assert_int_equal(hc.body_max, 777);
@@ -410,6 +412,8 @@ static void test_http_out_of_range(void **state)
 		{ "conn_memory = 100;", "conn_memory = 100 is out of range" },
 		{ "body_max = 0;", "body_max = 0 is out of range" },
 		{ "body_max = 5000000000L;", "body_max = 5000000000 is out of range" },
+		{ "drain_timeout = 0;", "drain_timeout = 0 is out of range" },
+		{ "drain_timeout = 3601;", "drain_timeout = 3601 is out of range" },
 		{ "listen = \"0123456789012345678901234567890123456789012345678901234567890123456789\";", "too long" },
 	};
 	char text[512];

@@ -39,6 +39,13 @@ struct svc {
 	unsigned defer_ms;
 	atomic_int loop_policy;      /* scheduling policy of the thread that ran h_defer / h_defer_run, plus one */
 	atomic_int worker_policy;
+	/* /block: its deferred half waits until the test opens the gate (a PKCS#11 call hung in the HSM) */
+	pthread_mutex_t gate_mu;
+	pthread_cond_t gate_cv;
+	int gate_open;               /* under gate_mu */
+	atomic_int block_started;
+	atomic_int block_done;
+	atomic_int zero_calls;       /* calls of h_zero */
 };
 
 static int thread_policy(void)
@@ -77,6 +84,9 @@ static void zero_free(void *arg)
 
 static void h_zero(void *arg, const struct http_request *req, struct http_response *resp)
 {
+	struct svc *s = arg;
+
+	atomic_fetch_add(&s->zero_calls, 1);
 	resp->status = 200;
 	resp->content_type = "application/octet-stream";
 	resp->body = (const uint8_t *)zero_body;
@@ -166,6 +176,36 @@ static void h_defer(void *arg, const struct http_request *req, struct http_respo
 	resp->defer_arg = arg;
 }
 
+/* The deferred half of /block: held until the test opens the gate. */
+static void h_block_run(void *arg, const struct http_request *req, struct http_response *resp)
+{
+	struct svc *s = arg;
+
+	atomic_fetch_add(&s->block_started, 1);
+	pthread_mutex_lock(&s->gate_mu);
+	while (!s->gate_open)
+		pthread_cond_wait(&s->gate_cv, &s->gate_mu);
+	pthread_mutex_unlock(&s->gate_mu);
+	http_response_text(resp, 200, "unblocked\n");
+	resp->result = "unblocked";
+	atomic_fetch_add(&s->block_done, 1);
+}
+
+static void h_block(void *arg, const struct http_request *req, struct http_response *resp)
+{
+	http_response_text(resp, 503, "busy\n");
+	resp->defer = h_block_run;
+	resp->defer_arg = arg;
+}
+
+static void gate_open(struct svc *s)
+{
+	pthread_mutex_lock(&s->gate_mu);
+	s->gate_open = 1;
+	pthread_cond_broadcast(&s->gate_cv);
+	pthread_mutex_unlock(&s->gate_mu);
+}
+
 static int ready_cb(void *arg, char *why, size_t whylen)
 {
 	struct svc *s = arg;
@@ -194,6 +234,7 @@ static void fx_start(struct fx *f, int with_metrics)
 		{ "/slow", HTTP_GET, h_slow, &f->svc },
 		{ "/nm", HTTP_GET, h_notmod, &f->svc },
 		{ "/d", HTTP_GET | HTTP_POST, h_defer, &f->svc },
+		{ "/block", HTTP_GET, h_block, &f->svc },
 	};
 
 	f->m = with_metrics ? metrics_new("t_") : NULL;
@@ -205,7 +246,7 @@ static void fx_start(struct fx *f, int with_metrics)
 
 static void fx_stop(struct fx *f)
 {
-	http_stop(f->srv);
+	assert_int_equal(http_stop(f->srv), VA_OK);
 	f->srv = NULL;
 	metrics_free(f->m);
 	f->m = NULL;
@@ -226,6 +267,8 @@ static int setup(void **state)
 	atomic_store(&f->svc.ready, 1);
 	f->svc.slow_ms = 400;
 	f->svc.defer_ms = 200;
+	pthread_mutex_init(&f->svc.gate_mu, NULL);
+	pthread_cond_init(&f->svc.gate_cv, NULL);
 	*state = f;
 	return 0;
 }
@@ -234,8 +277,11 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
+	gate_open(&f->svc); /* a failed test must not leave a worker blocked for ever */
 	if (f->srv != NULL)
 		fx_stop(f);
+	pthread_cond_destroy(&f->svc.gate_cv);
+	pthread_mutex_destroy(&f->svc.gate_mu);
 	free(f);
 	return 0;
 }
@@ -1172,6 +1218,129 @@ static void test_defer_drain_on_stop(void **state)
 	assert_int_equal(atomic_load(&f->svc.overflow_freed), 2);
 }
 
+/* Runs http_stop with stderr captured into log (what it logged, NUL-terminated); returns its status and puts
+ * the time it took in *secs. */
+static int stop_logged(http_server *srv, char *log, size_t loglen, double *secs)
+{
+	char path[256];
+	int fd, saved, rc;
+	double t0;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/test_http.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	saved = dup(STDERR_FILENO);
+	assert_true(saved >= 0);
+	assert_true(dup2(fd, STDERR_FILENO) >= 0);
+	t0 = now_s();
+	alarm(10); /* the regression this pins was a stop that never returned: fail, do not hang */
+	rc = http_stop(srv);
+	alarm(0);
+	*secs = now_s() - t0;
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	n = pread(fd, log, loglen - 1, 0);
+	close(fd);
+	log[n > 0 ? n : 0] = '\0';
+	fputs(log, stderr);
+	return rc;
+}
+
+/* A deferred job that never ends (a PKCS#11 call hung in the HSM) must not hold http_stop beyond drain_timeout:
+ * it returns VA_ERR_BUSY in time, names the job, and frees nothing: the stuck job's connection is answered once
+ * the job ends, and a second http_stop then completes. No handler starts after the drain. */
+static void test_drain_timeout_stuck_worker(void **state)
+{
+	struct fx *f = *state;
+	struct dclient a = { 0 }, b = { 0 };
+	pthread_t ta, tb;
+	struct resp r;
+	char log[4096];
+	double secs;
+	int idle, zero_calls;
+
+	f->conf.drain_timeout = 1;
+	fx_start_single(f, 1, 8);
+	idle = conn(f->port); /* a kept-alive connection, idle when the stop comes */
+	send_str(idle, "GET /zero HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_int_equal(read_resp(idle, &r, 0), 0);
+	assert_int_equal(r.status, 200);
+	a.port = b.port = f->port;
+	a.req = "GET /block/a?x HTTP/1.1\r\nHost: x\r\n\r\n";
+	b.req = "GET /d HTTP/1.1\r\nHost: x\r\n\r\n";
+	assert_int_equal(pthread_create(&ta, NULL, dclient_main, &a), 0);
+	wait_atomic(&f->svc.block_started, 1);    /* a: stuck on the only worker */
+	assert_int_equal(pthread_create(&tb, NULL, dclient_main, &b), 0);
+	wait_inflight(f, 2);                      /* b: queued behind it */
+	nanosleep(&(struct timespec){ 0, 30 * 1000 * 1000 }, NULL);
+
+	assert_int_equal(stop_logged(f->srv, log, sizeof(log), &secs), VA_ERR_BUSY);
+	assert_true(secs >= 0.9);
+	assert_true(secs < 1.5);
+	assert_non_null(strstr(log, "still running on worker 0 after "));
+	assert_non_null(strstr(log, " s: GET /block/a (route /block)\n"));
+	assert_non_null(strstr(log, "drain_timeout (1 s) reached with 1 deferred job(s) running, 1 queued and 0 handler"));
+	assert_int_equal(atomic_load(&f->svc.defer_started), 0);
+	/* still there (nothing freed): the idle connection is served, but no handler is called any more */
+	zero_calls = atomic_load(&f->svc.zero_calls);
+	send_str(idle, "GET /zero HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_int_equal(read_resp(idle, &r, 0), 0);
+	assert_int_equal(r.status, 503);
+	assert_string_equal(r.body, "shutting down\n");
+	assert_int_equal(atomic_load(&f->svc.zero_calls), zero_calls);
+	close(idle);
+	assert_int_equal(conn_from(f->port, NULL), -1);
+
+	/* the job ends: both requests are answered and the server stops for good */
+	gate_open(&f->svc);
+	assert_int_equal(stop_logged(f->srv, log, sizeof(log), &secs), VA_OK);
+	f->srv = NULL;
+	assert_true(secs < 1.0);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	assert_int_equal(a.rc, 0);
+	assert_int_equal(a.r.status, 200);
+	assert_string_equal(a.r.body, "unblocked\n");
+	assert_int_equal(b.rc, 0);
+	assert_int_equal(b.r.status, 200);
+	assert_int_equal(atomic_load(&f->svc.defer_done), 1);
+	metrics_free(f->m);
+	f->m = NULL;
+}
+
+/* The same with the job on a pool thread (workers = 0: deferrals run inline): MHD_stop_daemon would wait for that
+ * thread for ever, so http_stop must give up in time too. */
+static void test_drain_timeout_stuck_handler(void **state)
+{
+	struct fx *f = *state;
+	struct dclient a = { 0 };
+	pthread_t ta;
+	char log[4096];
+	double secs;
+
+	f->conf.drain_timeout = 1;
+	fx_start_single(f, 0, 8);
+	a.port = f->port;
+	a.req = "GET /block HTTP/1.1\r\nHost: x\r\n\r\n";
+	assert_int_equal(pthread_create(&ta, NULL, dclient_main, &a), 0);
+	wait_atomic(&f->svc.block_started, 1);
+	assert_int_equal(stop_logged(f->srv, log, sizeof(log), &secs), VA_ERR_BUSY);
+	assert_true(secs >= 0.9);
+	assert_true(secs < 1.5);
+	assert_non_null(strstr(log, "0 deferred job(s) running, 0 queued and 1 handler call(s) on pool threads"));
+	gate_open(&f->svc);
+	assert_int_equal(stop_logged(f->srv, log, sizeof(log), &secs), VA_OK);
+	f->srv = NULL;
+	pthread_join(ta, NULL);
+	assert_int_equal(a.rc, 0);
+	assert_int_equal(a.r.status, 200);
+	assert_string_equal(a.r.body, "unblocked\n");
+	metrics_free(f->m);
+	f->m = NULL;
+}
+
 /* workers = 0: the deferred half runs inline, the answer is the same. */
 static void test_defer_inline(void **state)
 {
@@ -1261,9 +1430,11 @@ static void test_main_loop_signals(void **state)
 	sigaction(SIGINT, &old_int, NULL);
 }
 
+static atomic_int stop_thread_rc;
+
 static void *stop_thread(void *srv)
 {
-	http_stop(srv);
+	atomic_store(&stop_thread_rc, http_stop(srv));
 	return NULL;
 }
 
@@ -1309,6 +1480,7 @@ static void test_readyz_while_draining(void **state)
 	assert_non_null(strstr(r.body, "len=10 "));
 	close(post);
 	pthread_join(stopper, NULL);
+	assert_int_equal(atomic_load(&stop_thread_rc), VA_OK);
 }
 
 static void test_start_failures(void **state)
@@ -1342,9 +1514,9 @@ static void test_start_failures(void **state)
 	http_server *s6 = http_start(&c, NULL, 0, NULL, NULL, NULL);
 	if (s6 != NULL) {
 		assert_true(http_port(s6) != 0);
-		http_stop(s6);
+		assert_int_equal(http_stop(s6), VA_OK);
 	}
-	http_stop(NULL);
+	assert_int_equal(http_stop(NULL), VA_OK);
 	assert_int_equal(http_port(NULL), 0);
 	log_set_level(LOG_LVL_WARN);
 }
@@ -1435,6 +1607,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_defer_loop_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_defer_drain_on_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_defer_inline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drain_timeout_stuck_worker, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drain_timeout_stuck_handler, setup, teardown),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, NULL, NULL);
