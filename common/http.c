@@ -343,6 +343,7 @@ static enum MHD_Result http_send(struct http_conn *hc, struct MHD_Connection *co
 			resp->body_free(resp->body_free_arg);
 		http_response_text(resp, 500, "internal error\n");
 		resp->result = "server_error";
+		resp->on_sent = NULL; /* the handler's answer is not the one sent */
 		status = 500;
 	}
 	if (resp->body_free != NULL) {
@@ -370,6 +371,8 @@ static enum MHD_Result http_send(struct http_conn *hc, struct MHD_Connection *co
 	MHD_destroy_response(r);
 	hc->state = HC_QUEUED;
 	http_count(srv, hc->rt, resp->result != NULL ? resp->result : http_default_result(status));
+	if (ret == MHD_YES && resp->on_sent != NULL)
+		resp->on_sent(resp->on_sent_arg);
 	return ret;
 }
 

@@ -106,6 +106,12 @@ struct http_response {
 	 * after defer returned: static data, fresh->text (http_response_text) or http_response_copy(). */
 	http_handler_fn defer;
 	void *defer_arg;
+	/* Optional: called with on_sent_arg on the pool thread once this response has been queued on the connection;
+	 * never for a response that is not sent: an overflow answer discarded because the job was queued, a response
+	 * replaced by 500 (bad status) or one libmicrohttpd refused. For counters of what clients were actually
+	 * answered (ocspd's try_later_total, whatever produced the tryLater). on_sent_arg must outlive the server. */
+	void (*on_sent)(void *arg);
+	void *on_sent_arg;
 };
 /* Adds a response header; name must be a static string; value is formatted (truncated to 127 octets). Headers
  * past LIM_HTTP_HEADERS_MAX are dropped and logged (a bug in the handler). */

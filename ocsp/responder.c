@@ -64,7 +64,8 @@ void ocsp_counters_init(struct ocsp_counters *c, metrics *m)
 	c->misses = metrics_counter_new(m, "cache_misses_total", "Cacheable requests that needed a signature", NULL);
 	c->signatures = metrics_counter_new(m, "signatures_total", "OCSP responses signed", NULL);
 	c->signer_errors = metrics_counter_new(m, "signer_errors_total", "Signatures that failed", NULL);
-	c->try_later = metrics_counter_new(m, "try_later_total", "tryLater answers (signer down or busy)", NULL);
+	c->try_later = metrics_counter_new(m, "try_later_total",
+					  "tryLater answers sent (signer down, signatures in flight or queue full)", NULL);
 	c->malformed = metrics_counter_new(m, "malformed_total", "malformedRequest answers", NULL);
 	c->unauthorized = metrics_counter_new(m, "unauthorized_total", "unauthorized answers", NULL);
 	c->entries = metrics_gauge_new(m, "cache_entries", "Signed responses held in the cache", NULL);
@@ -242,9 +243,8 @@ static void answer_error(ocsp_responder *r, struct ocsp_answer *a, int status, c
 	a->entry = NULL;
 	a->err_der = ocsp_response_error(status, &a->err_len);
 	a->result = result;
-	if (status == OCSP_TRY_LATER)
-		cnt_inc(r->cnt->try_later);
-	else if (status == OCSP_MALFORMED_REQUEST)
+	/* tryLater is counted when sent (serve.c): a full deferred queue answers it too, without the responder. */
+	if (status == OCSP_MALFORMED_REQUEST)
 		cnt_inc(r->cnt->malformed);
 	else if (status == OCSP_UNAUTHORIZED)
 		cnt_inc(r->cnt->unauthorized);

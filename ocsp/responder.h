@@ -29,7 +29,9 @@
 
 typedef struct ocsp_responder ocsp_responder;
 
-/* Metrics of the responder, registered once at start (they outlive reloads). Any member may be NULL. */
+/* Metrics of the responder, registered once at start (they outlive reloads). Any member may be NULL. try_later is
+ * not counted by the responder but by serve.c when a tryLater is sent: the HTTP layer answers one too, when its
+ * deferred queue is full. */
 struct ocsp_counters {
 	metrics_counter *hits, *misses, *signatures, *signer_errors, *try_later, *malformed, *unauthorized;
 	metrics_gauge *entries;

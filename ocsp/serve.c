@@ -72,8 +72,21 @@ static int request_der(const struct http_request *req, struct http_response *res
 	return 0;
 }
 
+/* try_later_total counts every tryLater that goes out, once, whatever produced it: the responder's (signer down,
+ * too many signatures in flight) and the overflow answer of a full deferred queue (ocsp_handler). Counting when
+ * the HTTP layer has queued the answer is what makes it exact: an overflow answer is prepared for every deferred
+ * request and sent only when the queue is full. */
+static void try_later_sent(void *arg)
+{
+	struct ocspd *d = arg;
+
+	if (d->cnt.try_later != NULL)
+		metrics_counter_inc(d->cnt.try_later);
+}
+
 /* Turns an answer into the HTTP response: the cached DER by reference, RFC 5019 caching headers on GET. */
-static void answer_send(const struct http_request *req, struct http_response *resp, struct ocsp_answer *a)
+static void answer_send(struct ocspd *d, const struct http_request *req, struct http_response *resp,
+			struct ocsp_answer *a)
 {
 	resp->status = 200;
 	resp->content_type = "application/ocsp-response";
@@ -83,6 +96,10 @@ static void answer_send(const struct http_request *req, struct http_response *re
 		resp->body = a->err_der;
 		resp->body_len = a->err_len;
 		http_response_header(resp, "Cache-Control", "no-store");
+		if (a->resp_status == OCSP_TRY_LATER) {
+			resp->on_sent = try_later_sent;
+			resp->on_sent_arg = d;
+		}
 		return;
 	}
 	if (req->method == HTTP_GET && a->cacheable) {
@@ -135,7 +152,7 @@ static void ocsp_deferred(void *arg, const struct http_request *req, struct http
 		ocsp_responder_answer(d->r, der, len, &a);
 	}
 	pthread_rwlock_unlock(&d->lock);
-	answer_send(req, resp, &a);
+	answer_send(d, req, resp, &a);
 }
 
 /* On the pool thread: cached answers and errors at once (zero-copy); a request that needs a signature is left to
@@ -164,7 +181,7 @@ static void ocsp_handler(void *arg, const struct http_request *req, struct http_
 	}
 	pthread_rwlock_unlock(&d->lock);
 	if (done) {
-		answer_send(req, resp, &a);
+		answer_send(d, req, resp, &a);
 		return;
 	}
 	resp->status = 200;
@@ -172,6 +189,8 @@ static void ocsp_handler(void *arg, const struct http_request *req, struct http_
 	resp->body = ocsp_response_error(OCSP_TRY_LATER, &resp->body_len);
 	resp->result = "busy";
 	http_response_header(resp, "Cache-Control", "no-store");
+	resp->on_sent = try_later_sent; /* counted only if this overflow answer is the one sent */
+	resp->on_sent_arg = d;
 	resp->defer = ocsp_deferred;
 	resp->defer_arg = d;
 }

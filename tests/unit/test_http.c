@@ -46,7 +46,25 @@ struct svc {
 	atomic_int block_started;
 	atomic_int block_done;
 	atomic_int zero_calls;       /* calls of h_zero */
+	atomic_int overflow_sent;    /* on_sent calls: the overflow answer of /d, its deferred answer, /bad's */
+	atomic_int deferred_sent;
+	atomic_int bad_sent;
 };
+
+static void overflow_sent(void *arg)
+{
+	atomic_fetch_add(&((struct svc *)arg)->overflow_sent, 1);
+}
+
+static void deferred_sent(void *arg)
+{
+	atomic_fetch_add(&((struct svc *)arg)->deferred_sent, 1);
+}
+
+static void bad_sent(void *arg)
+{
+	atomic_fetch_add(&((struct svc *)arg)->bad_sent, 1);
+}
 
 static int thread_policy(void)
 {
@@ -108,6 +126,8 @@ static void h_badstatus(void *arg, const struct http_request *req, struct http_r
 {
 	h_zero(arg, req, resp);
 	resp->status = 42;
+	resp->on_sent = bad_sent; /* replaced by a 500: never called */
+	resp->on_sent_arg = arg;
 }
 
 static void h_slow(void *arg, const struct http_request *req, struct http_response *resp)
@@ -155,6 +175,8 @@ static void h_defer_run(void *arg, const struct http_request *req, struct http_r
 	}
 	http_response_header(resp, "X-Deferred", "%d", 1);
 	resp->result = "deferred";
+	resp->on_sent = deferred_sent;
+	resp->on_sent_arg = arg;
 	atomic_fetch_add(&s->defer_done, 1);
 }
 
@@ -172,6 +194,8 @@ static void h_defer(void *arg, const struct http_request *req, struct http_respo
 	resp->body_free_arg = arg;
 	resp->result = "busy";
 	http_response_header(resp, "Retry-After", "%d", 1);
+	resp->on_sent = overflow_sent; /* only if this answer goes out (queue full) */
+	resp->on_sent_arg = arg;
 	resp->defer = h_defer_run;
 	resp->defer_arg = arg;
 }
@@ -962,6 +986,7 @@ static void test_zero_copy_and_bad_status(void **state)
 	assert_non_null(strstr(r.body, "t_http_requests_total{route=\"/nm\",result=\"not-modified\"} 2\n"));
 	assert_non_null(strstr(r.body, "t_http_requests_total{route=\"/nm\",result=\"other\"} 1\n"));
 	assert_null(strstr(r.body, "bad \\\"label"));
+	assert_int_equal(atomic_load(&f->svc.bad_sent), 0);
 	fx_stop(f);
 	/* every handed-over body released exactly once, the refused one included */
 	assert_int_equal(atomic_load(&f->svc.zero_freed), 4);
@@ -1186,6 +1211,9 @@ static void test_defer_queue_full(void **state)
 	/* released three times: twice discarded, once after being sent */
 	scrape_expect(f->port, "t_http_deferred_overflow_total 1\n");
 	assert_int_equal(atomic_load(&f->svc.overflow_freed), 3);
+	/* on_sent: once for the overflow answer sent, never for the two discarded; once per deferred answer */
+	assert_int_equal(atomic_load(&f->svc.overflow_sent), 1);
+	assert_int_equal(atomic_load(&f->svc.deferred_sent), 2);
 	scrape_expect(f->port, "t_http_requests_total{route=\"/d\",result=\"busy\"} 1\n");
 }
 
