@@ -1,5 +1,6 @@
 #include "responder.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,7 @@ struct ocsp_responder {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int stop;               /* under mu */
+	int prefill_done;       /* under mu: the pre-production thread is about to return (ocsp_responder_stop) */
 };
 
 static void cnt_inc(metrics_counter *c)
@@ -531,21 +533,29 @@ static int collect_cb(void *arg, const struct store_serial *serial, const struct
 	return 0;
 }
 
+/* The absolute time (CLOCK_REALTIME, that of r->cv) ms milliseconds from now. */
+static struct timespec deadline_in(unsigned ms)
+{
+	struct timespec dl;
+
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += ms / 1000;
+	dl.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	return dl;
+}
+
 static int prefill_stopped(ocsp_responder *r, unsigned wait_ms)
 {
 	int stop;
 
 	pthread_mutex_lock(&r->mu);
 	if (!r->stop && wait_ms > 0) {
-		struct timespec dl;
+		struct timespec dl = deadline_in(wait_ms);
 
-		clock_gettime(CLOCK_REALTIME, &dl);
-		dl.tv_sec += wait_ms / 1000;
-		dl.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-		if (dl.tv_nsec >= 1000000000L) {
-			dl.tv_sec++;
-			dl.tv_nsec -= 1000000000L;
-		}
 		pthread_cond_timedwait(&r->cv, &r->mu, &dl);
 	}
 	stop = r->stop;
@@ -619,15 +629,52 @@ static void *prefill_main(void *arg)
 	l.cap = OCSP_PREFILL_MAX;
 	l.v = malloc(l.cap * sizeof(*l.v));
 	if (l.v == NULL)
-		return NULL;
+		goto out;
 	while (!prefill_stopped(r, 0)) {
 		for (size_t i = 0; i < r->ncas; i++)
 			prefill_ca(r, &r->cas[i], &l);
 		if (prefill_stopped(r, period_ms))
 			break;
 	}
+out:
 	free(l.v);
+	pthread_mutex_lock(&r->mu);
+	r->prefill_done = 1;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
 	return NULL;
+}
+
+void ocsp_responder_stop_request(ocsp_responder *r)
+{
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&r->mu);
+	r->stop = 1;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+}
+
+int ocsp_responder_stop(ocsp_responder *r, unsigned wait_ms)
+{
+	struct timespec dl = deadline_in(wait_ms);
+	int done;
+
+	if (r == NULL || !r->prefill_started)
+		return VA_OK;
+	ocsp_responder_stop_request(r);
+	pthread_mutex_lock(&r->mu);
+	while (!r->prefill_done && pthread_cond_timedwait(&r->cv, &r->mu, &dl) != ETIMEDOUT)
+		;
+	done = r->prefill_done;
+	pthread_mutex_unlock(&r->mu);
+	if (!done) {
+		log_err("ocspd: pre-production still signing when the drain ended (a PKCS#11 call hung in the HSM?)");
+		return VA_ERR_BUSY;
+	}
+	pthread_join(r->prefill, NULL);
+	r->prefill_started = 0;
+	return VA_OK;
 }
 
 ocsp_responder *ocsp_responder_new(const struct ocspd_conf *conf, store *st, const struct ocsp_counters *cnt,

@@ -44,7 +44,14 @@ void ocsp_counters_init(struct ocsp_counters *c, metrics *m);
  * Returns NULL on failure (logged) and sets *err. A PKCS#11 token that is absent is not fatal (not ready). */
 ocsp_responder *ocsp_responder_new(const struct ocspd_conf *conf, store *st, const struct ocsp_counters *cnt,
 				   int *err);
-/* Stops pre-production and frees. Accepts NULL. Entries handed out stay valid until put. */
+/* Asks pre-production to stop after the signature it may be making; returns at once. Accepts NULL. */
+void ocsp_responder_stop_request(ocsp_responder *r);
+/* Stops pre-production, waiting at most wait_ms for the signature it may be making. VA_OK once its thread is
+ * gone; VA_ERR_BUSY (logged) if it is still inside the signer (a PKCS#11 call hung in the HSM): r must then not
+ * be freed, and a daemon shutting down ends the process instead (SIGTERM stays bounded). Accepts NULL. */
+VA_MUST_CHECK int ocsp_responder_stop(ocsp_responder *r, unsigned wait_ms);
+/* Stops pre-production (waiting for it without limit, unless ocsp_responder_stop did) and frees. Accepts NULL.
+ * Entries handed out stay valid until put. */
 void ocsp_responder_free(ocsp_responder *r);
 
 struct ocsp_answer {

@@ -261,11 +261,23 @@ static int ocspd_reload(void *arg)
 	return 0;
 }
 
+/* What is left, in milliseconds, of http.drain_timeout since the shutdown began at t0. */
+static unsigned drain_left_ms(const struct ocspd *d, const struct timespec *t0)
+{
+	struct timespec now;
+	long long spent, limit = (long long)d->conf->http.drain_timeout * 1000;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	spent = (long long)(now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+	return spent >= limit ? 0 : (unsigned)(limit - spent);
+}
+
 int ocspd_run(const char *path, int check_only)
 {
 	struct ocspd d;
 	struct http_route route = { "/", HTTP_GET | HTTP_POST, ocsp_handler, &d };
 	http_server *srv = NULL;
+	struct timespec t0;
 	int rc, ex = 1;
 
 	memset(&d, 0, sizeof(d));
@@ -301,10 +313,18 @@ int ocspd_run(const char *path, int check_only)
 	rc = http_main_loop(ocspd_reload, ocspd_tick, 200, &d);
 	ex = rc == 0 ? 0 : 1;
 out:
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* Pre-production is only an optimisation: it stops now, so that it has the whole drain to end its signature. */
+	ocsp_responder_stop_request(d.r);
 	/* Past http.drain_timeout a request still runs (a signature hung in the HSM) and uses d: end the process
 	 * without freeing anything under it (exit() would also run OpenSSL's and the PKCS#11 module's cleanups). */
 	if (http_stop(srv) != VA_OK) {
 		log_err("ocspd: exiting with a request still running");
+		_exit(1);
+	}
+	/* Pre-production signs too, and may be the one stuck: it gets what is left of the drain; the same ending. */
+	if (d.r != NULL && ocsp_responder_stop(d.r, drain_left_ms(&d, &t0)) != VA_OK) {
+		log_err("ocspd: exiting with pre-production still running");
 		_exit(1);
 	}
 	ocsp_responder_free(d.r);

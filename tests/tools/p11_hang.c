@@ -3,11 +3,14 @@
  * installed). It forwards every call to a real module (VA_TEST_P11_MODULE, SoftHSM2 by default), except that
  * C_Sign blocks, as a hung HSM would, for as long as the file named by VA_TEST_P11_HANG exists. When a call
  * starts blocking it creates "<that file>.entered", so that a test can wait for the hang instead of sleeping.
+ * VA_TEST_P11_HANG_SKIP=N lets the process's first N C_Sign calls through regardless (a daemon's start-up key
+ * check), so that a test can make a later signer hang from the start.
  *
  * A daemon uses it through its signer's `module` key; nothing in the daemon knows it is being tested.
  */
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -21,13 +24,17 @@
  * process and never unloaded (the signer may reload us after a token loss; the real module stays mapped). */
 static CK_FUNCTION_LIST p11_hang_list;
 static CK_C_Sign p11_hang_real_sign;
+static atomic_ulong p11_hang_calls;
 
 static void p11_hang_wait(void)
 {
 	const char *flag = getenv("VA_TEST_P11_HANG");
+	const char *skip = getenv("VA_TEST_P11_HANG_SKIP");
 	char entered[4096];
 	int fd;
 
+	if (atomic_fetch_add(&p11_hang_calls, 1) < (skip != NULL ? strtoul(skip, NULL, 10) : 0))
+		return;
 	if (flag == NULL || access(flag, F_OK) != 0)
 		return;
 	if (snprintf(entered, sizeof(entered), "%s.entered", flag) < (int)sizeof(entered)) {

@@ -242,6 +242,9 @@ static void test_cache_refresh_invalidate(void **state)
 	ocsp_responder_answer(r, (const uint8_t *)"\x30\x00", 2, &a);
 	assert_null(a.entry);
 	assert_int_equal(a.resp_status, OCSP_MALFORMED_REQUEST);
+	/* A healthy pre-production stops at once (bounded stop, as at SIGTERM); a second stop is a no-op. */
+	assert_int_equal(ocsp_responder_stop(r, 5000), VA_OK);
+	assert_int_equal(ocsp_responder_stop(r, 0), VA_OK);
 	ocsp_responder_free(r);
 }
 
