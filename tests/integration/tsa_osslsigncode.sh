@@ -14,7 +14,7 @@ need_cmd ld binutils
 tsa_setup
 port=$(free_port)
 url="http://127.0.0.1:$port/"
-tsa_conf "$PKI/tsa.conf" "$port" 'accuracy_ms = 1000;'
+tsa_conf "$PKI/tsa.conf" "$port" 'accuracy_ms = 1500; tsa_name = true;'
 tsa_start tsad "$PKI/tsa.conf" "$port"
 wait_http "${url}readyz"
 osslsigncode --version 2>&1 | head -1
