@@ -7,7 +7,7 @@ want="${1:-build}"
 build_pkgs=(gcc make pkg-config libssl-dev libmicrohttpd-dev liblmdb-dev libconfig-dev libcmocka-dev
             libp11-dev softhsm2 opensc openssl libengine-pkcs11-openssl)
 test_pkgs=(curl gnutls-bin python3 python3-cryptography python3-rfc3161ng lmdb-utils faketime clang libclang-rt-14-dev nginx-light
-           procps iproute2 wrk openjdk-17-jdk-headless osslsigncode)
+           procps iproute2 wrk openjdk-17-jdk-headless osslsigncode libnss3-tools)
 bench_pkgs=(linux-perf)
 run_pkgs=(curl gnutls-bin)   # the commands `make run` prints use them
 
