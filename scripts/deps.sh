@@ -7,7 +7,8 @@ want="${1:-build}"
 build_pkgs=(gcc make pkg-config libssl-dev libmicrohttpd-dev liblmdb-dev libconfig-dev libcmocka-dev
             libp11-dev softhsm2 opensc openssl libengine-pkcs11-openssl)
 test_pkgs=(curl gnutls-bin python3 python3-cryptography python3-rfc3161ng lmdb-utils faketime clang libclang-rt-14-dev nginx-light
-           procps iproute2 wrk libp11-kit-dev)   # libp11-kit-dev: <p11-kit/pkcs11.h> for tests/tools/p11_hang.c
+           procps iproute2 wrk openjdk-17-jdk-headless osslsigncode libnss3-tools
+           libp11-kit-dev)   # libp11-kit-dev: <p11-kit/pkcs11.h> for tests/tools/p11_hang.c
 bench_pkgs=(linux-perf)
 run_pkgs=(curl gnutls-bin)   # the commands `make run` prints use them
 

@@ -1,6 +1,6 @@
 # tests/lib.sh: shared functions for integration tests. Source it: . "$VA_TOP/tests/lib.sh"
 # Gives: $T (a fresh temp dir removed at exit), $BIN, fail/ok/expect_eq, free_port, daemon_start, wait_http,
-# daemons stopped at exit. Every test must call `done_ok` at the end.
+# daemons stopped at exit, skip/need_cmd. Every test must call `done_ok` at the end.
 set -euo pipefail
 VA_TOP=${VA_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 BIN=${BIN:-bin}
@@ -35,6 +35,11 @@ expect_grep() { # pattern file what
 	ok "$3"
 }
 done_ok() { echo "all checks passed: $(basename "$0")"; }
+# skip REASON: the test cannot run here (a client that is not installed); tests/run.sh reports SKIP and the reason.
+# Only for a tool that `scripts/deps.sh test` installs and that is still missing (e.g. `make check` without deps).
+skip() { echo "SKIP: $*"; exit 77; }
+# need_cmd CMD PACKAGE: skip unless CMD is on PATH.
+need_cmd() { command -v "$1" >/dev/null || skip "$1 not found (Debian package $2; scripts/deps.sh test installs it)"; }
 
 # A free TCP port on 127.0.0.1 (bound by the kernel, then released).
 free_port() {
