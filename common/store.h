@@ -4,8 +4,9 @@
  * One LMDB environment (a directory) with five named databases:
  *   issuers  key: issuer id (uint32 BE)           value: struct store_issuer encoding (label, CA cert DER, hashes)
  *   certs    key: issuer id (4, BE) || serial key  value: fixed-layout record (struct store_cert_rec, encoded LE)
- *   revoked  key: as in certs                      value: empty; exactly the REVOKED and HOLD certificates, so that
- *                                                  a full CRL does not walk the good ones (store_revoked_foreach)
+ *   revoked  key: as in certs                      value: the record, as in certs; exactly the REVOKED and HOLD
+ *                                                  certificates, so that a full CRL reads them without walking
+ *                                                  the good ones (store_revoked_foreach)
  *   changes  key: sequence number (uint64 BE)      value: one status change (struct store_change)
  *   meta     key: ASCII name                       value: bytes (schema version, counters such as CRL numbers)
  *
@@ -219,11 +220,11 @@ VA_MUST_CHECK int store_cert_release(store *st, uint32_t issuer, const struct st
 int store_cert_foreach(store *st, uint32_t issuer, int only_revoked,
 		       int (*fn)(void *arg, const struct store_serial *serial, const struct store_cert_rec *rec),
 		       void *arg);
-/* The REVOKED and HOLD certificates of one issuer, in serial order, through the revoked index: the same visits
- * as store_cert_foreach(st, issuer, 1, ...), in O(revoked) instead of O(issued). Records are read from `certs`
- * in the same read transaction; an index entry without a revoked or held certificate (only after damage) is
- * skipped and logged, never visited. On a version 1 store opened read-only: store_cert_foreach(.., 1, ..).
- * Same rules for fn as store_cert_foreach. */
+/* The REVOKED and HOLD certificates of one issuer, in serial order, from the revoked index alone: the same visits
+ * as store_cert_foreach(st, issuer, 1, ...), reading O(revoked) pages instead of O(issued). An entry that does
+ * not decode is VA_ERR_STORE (as in store_cert_foreach); one whose record says GOOD (only after damage) is
+ * skipped and logged. On a version 1 store opened read-only: store_cert_foreach(.., 1, ..). Same rules for fn
+ * as store_cert_foreach. */
 int store_revoked_foreach(store *st, uint32_t issuer,
 			  int (*fn)(void *arg, const struct store_serial *serial, const struct store_cert_rec *rec),
 			  void *arg);
@@ -277,8 +278,8 @@ VA_MUST_CHECK int store_backup(store *st, const char *dest);
 /* Consistency check: every cert key decodes, records have valid status/reason, every cert's issuer exists,
  * change log sequence is dense and every entry decodes, each record's change_seq names a change that records
  * exactly this state of this certificate, the revoked index lists exactly the REVOKED and HOLD certificates
- * (each missing, extra or non-empty entry is a problem; a version 1 store opened read-only has no index to
- * check, which is logged and not a problem). Problems are logged; returns their count (>= 0) or a negative
+ * with their records byte for byte (each missing, extra or differing entry is a problem; a version 1 store
+ * opened read-only has no index to check, which is logged and not a problem). Problems are logged; returns their count (>= 0) or a negative
  * va_err. Reads everything in one read transaction: O(n log n). */
 int store_check(store *st);
 /* Readable? (readiness probe: a read transaction can be started). */

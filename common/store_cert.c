@@ -83,7 +83,7 @@ static int cert_write(store *st, MDB_txn *txn, uint64_t seq, uint32_t issuer, co
 	if ((rc = store_lmdb_err(mdb_put(txn, st->db_certs, &k, &v, 0), "writing a certificate")) != 0)
 		return rc;
 	/* Every status write goes through here, so the revoked index follows each one in the same transaction. */
-	if ((rc = store_revidx_set(st, txn, kb, k.mv_size, rec->status != STORE_GOOD)) != 0)
+	if ((rc = store_revidx_set(st, txn, kb, k.mv_size, rec->status != STORE_GOOD ? vb : NULL)) != 0)
 		return rc;
 	memset(&ch, 0, sizeof(ch));
 	ch.seq = seq;

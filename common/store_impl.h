@@ -116,10 +116,11 @@ int store_change_append(store *st, MDB_txn *txn, const struct store_change *ch);
 int store_schema_get(store *st, MDB_txn *txn, uint32_t *ver);
 int store_schema_put(store *st, MDB_txn *txn, uint32_t ver);
 
-/* The revoked index (store_revidx.c): key = the certificate's key in `certs`, empty value, present exactly
- * when the record's status is not GOOD. store_revidx_set makes key listed (listed != 0) or not, inside the
- * write transaction that writes the record. */
-int store_revidx_set(store *st, MDB_txn *txn, const uint8_t *key, size_t klen, int listed);
+/* The revoked index (store_revidx.c): key = the certificate's key in `certs`, value = its encoded record
+ * (the same STORE_CERT_VAL_LEN bytes), present exactly when the record's status is not GOOD. store_revidx_set,
+ * inside the write transaction that writes the record: val (the encoded record) lists key with it, NULL
+ * removes it. */
+int store_revidx_set(store *st, MDB_txn *txn, const uint8_t *key, size_t klen, const uint8_t *val);
 /* Opens (creating it if needed) the index of a store of schema STORE_SCHEMA_NO_REVIDX, fills it from `certs`
  * and sets the current schema, all in one write transaction; a store another process upgraded meanwhile only
  * gets its index opened. Sets st->db_revoked and st->has_revidx. Called by store_open before the handle is

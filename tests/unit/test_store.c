@@ -1371,7 +1371,9 @@ static void test_damaged_values(void **state)
 	raw_put(f->dir, "certs", key, 6, val, 36);
 	f->st = store_open(f->dir, STORE_RDONLY, 0, &err);
 	assert_non_null(f->st);
-	assert_int_equal(store_check(f->st), 10); /* the 9 above + certificate 6 against its change */
+	/* The 9 above + certificate 6 against its change + its revoked index copy, still the record written by
+	 * store_cert_revoke. */
+	assert_int_equal(store_check(f->st), 11);
 }
 
 /* ---- revoked index ---- */
@@ -1392,7 +1394,7 @@ static void idx_keys(store *st, char *out, size_t outlen)
 		struct store_serial s;
 		char hex[2 * LIM_SERIAL_MAX + 2];
 		assert_true(k.mv_size > 4);
-		assert_int_equal(v.mv_size, 0);
+		assert_int_equal(v.mv_size, STORE_CERT_VAL_LEN); /* the record; store_check compares it with certs */
 		assert_int_equal(store_serial_key_decode((const uint8_t *)k.mv_data + 4, k.mv_size - 4, &s),
 				 (int)(k.mv_size - 4));
 		store_serial_to_hex(&s, hex, sizeof(hex));
@@ -1723,24 +1725,33 @@ static void test_revidx_upgrade(void **state)
 	assert_int_equal(store_check(f->st), 1); /* the damaged record */
 }
 
-/* An index changed behind the store's back: store_check (vactl check) finds each kind of damage, and the walk
- * never visits an entry that is not a revoked certificate. */
+/* An index changed behind the store's back: store_check (vactl check) finds each kind of damage. The walk reads
+ * the index alone: it skips entries whose record says good, and refuses one that does not decode. */
 static void test_revidx_tampered(void **state)
 {
 	struct fx *f = *state;
 	struct store_serial s;
+	struct store_cert_rec r;
 	struct rev_list *l = calloc(1, sizeof(*l));
+	uint8_t good[STORE_CERT_VAL_LEN], revoked[STORE_CERT_VAL_LEN], other[STORE_CERT_VAL_LEN];
 	int err;
 
 	assert_non_null(l);
 	add_good_range(f, 1, 20);
 	for (uint64_t i = 3; i <= 20; i += 5) {
 		s = tsl_serial(i);
-		assert_int_equal(store_cert_revoke(f->st, f->ca, &s, STORE_REASON_SUPERSEDED, 0, 0), 0);
+		assert_int_equal(store_cert_revoke(f->st, f->ca, &s, STORE_REASON_SUPERSEDED, 1700000000, 0), 0);
 	}
 	expect_idx(f, "1/03 1/08 1/0D 1/12");
+	r = get_rec(f, 8);
 	store_close(f->st);
 	f->st = NULL;
+	/* Well-formed records: serial 4's (good), one revoked, serial 8's with another revocation date. */
+	struct store_cert_rec g = tsl_good(1900000000), rv = tsl_revoked(1900000000, STORE_REASON_KEY_COMPROMISE, 5);
+	store_cert_rec_encode(&g, good);
+	store_cert_rec_encode(&rv, revoked);
+	r.revoked_at = 1600000000;
+	store_cert_rec_encode(&r, other);
 	/* Keys: issuer (BE) || 0x81 || serial. */
 	uint8_t k3[6] = { 0, 0, 0, (uint8_t)f->ca, 0x81, 0x03 }, k4[6] = { 0, 0, 0, (uint8_t)f->ca, 0x81, 0x04 },
 		k99[6] = { 0, 0, 0, (uint8_t)f->ca, 0x81, 0x99 }, k8[6] = { 0, 0, 0, (uint8_t)f->ca, 0x81, 0x08 },
@@ -1750,19 +1761,29 @@ static void test_revidx_tampered(void **state)
 	assert_non_null(f->st);
 	assert_int_equal(store_check(f->st), 1);
 	store_close(f->st);
-	raw_put(f->dir, "revoked", k4, sizeof(k4), "", 0);    /* a good one listed */
-	raw_put(f->dir, "revoked", k99, sizeof(k99), "", 0);  /* an entry without a certificate */
-	raw_put(f->dir, "revoked", kx, sizeof(kx), "", 0);    /* of an issuer without certificates, at the end */
-	raw_put(f->dir, "revoked", k8, sizeof(k8), "x", 1);   /* an entry with a value */
+	raw_put(f->dir, "revoked", k4, sizeof(k4), good, sizeof(good));          /* a good one listed */
+	raw_put(f->dir, "revoked", k99, sizeof(k99), revoked, sizeof(revoked));  /* no such certificate */
+	raw_put(f->dir, "revoked", kx, sizeof(kx), revoked, sizeof(revoked));    /* nor such an issuer, at the end */
+	raw_put(f->dir, "revoked", k8, sizeof(k8), other, sizeof(other));        /* not the record */
 	f->st = store_open(f->dir, STORE_RDONLY, 0, &err);
 	assert_non_null(f->st);
 	assert_int_equal(store_check(f->st), 5);
-	/* The walk skips what is not a revoked certificate; what is missing it cannot see (the check can). */
+	/* The walk lists what the index says (the check is what finds the rest), good records excepted. */
 	assert_int_equal(store_revoked_foreach(f->st, f->ca, rev_collect, l), 0);
-	assert_int_equal(l->n, 3);
+	assert_int_equal(l->n, 4);
 	assert_string_equal(l->hex[0], "08");
+	assert_int_equal(l->rec[0].revoked_at, 1600000000);
 	assert_string_equal(l->hex[1], "0D");
 	assert_string_equal(l->hex[2], "12");
+	assert_string_equal(l->hex[3], "99");
+	store_close(f->st);
+	/* A value that does not decode: the walk refuses (no CRL from it), the check counts it as differing. */
+	raw_put(f->dir, "revoked", k8, sizeof(k8), "x", 1);
+	f->st = store_open(f->dir, STORE_RDONLY, 0, &err);
+	assert_non_null(f->st);
+	assert_int_equal(store_check(f->st), 5);
+	l->n = 0;
+	assert_int_equal(store_revoked_foreach(f->st, f->ca, rev_collect, l), VA_ERR_STORE);
 	store_close(f->st);
 
 	/* A store of the current version without its index does not open (an empty index would list nothing). */
