@@ -18,9 +18,9 @@
 #include "store.h"
 #include "store_impl.h"
 
-/* Key of the schema version in `meta`; counters live under "c:", free-form values under "m:", so that no
- * caller-chosen name can overwrite the schema version. */
-#define META_SCHEMA "schema"
+/* The schema version is STORE_META_SCHEMA in `meta`; counters live under "c:", free-form values under "m:", so
+ * that no caller-chosen name can overwrite the schema version. */
+#define META_SCHEMA STORE_META_SCHEMA
 #define META_COUNTER_PREFIX "c:"
 #define META_VALUE_PREFIX "m:"
 #define META_VALUE_MAX (64 * 1024)
@@ -285,14 +285,44 @@ void store_set_actor(store *st, const char *actor)
 		snprintf(st->actor, sizeof(st->actor), "%s", actor);
 }
 
-static int open_dbs(store *st, int create)
+int store_schema_get(store *st, MDB_txn *txn, uint32_t *ver)
+{
+	MDB_val k = { .mv_size = strlen(META_SCHEMA), .mv_data = (void *)META_SCHEMA }, v;
+	int rc = mdb_get(txn, st->db_meta, &k, &v);
+
+	if (rc == MDB_NOTFOUND)
+		return VA_ERR_NOTFOUND;
+	if (rc != 0)
+		return store_lmdb_err(rc, "reading the schema version");
+	if (v.mv_size != 4) {
+		log_err("store: schema version of %zu octets", v.mv_size);
+		return VA_ERR_SCHEMA;
+	}
+	*ver = store_get_le32(v.mv_data);
+	return 0;
+}
+
+int store_schema_put(store *st, MDB_txn *txn, uint32_t ver)
+{
+	uint8_t b[4];
+	MDB_val k = { .mv_size = strlen(META_SCHEMA), .mv_data = (void *)META_SCHEMA },
+		v = { .mv_size = sizeof(b), .mv_data = b };
+
+	store_put_le32(b, ver);
+	return store_lmdb_err(mdb_put(txn, st->db_meta, &k, &v, 0), "writing the schema version");
+}
+
+/* Opens the databases and checks the schema version. A new store (create, no version, no certificate) gets the
+ * current version and every database. A store of schema STORE_SCHEMA_NO_REVIDX is left as it is here
+ * (*upgrade set): store_open upgrades it when writable, in a transaction that can grow the map. */
+static int open_dbs(store *st, int create, int *upgrade)
 {
 	MDB_txn *txn = NULL;
-	MDB_val k = { .mv_size = strlen(META_SCHEMA), .mv_data = (void *)META_SCHEMA }, v;
 	unsigned dbflags = create ? MDB_CREATE : 0;
-	uint8_t ver[4];
-	int rc;
+	uint32_t ver = 0;
+	int rc, fresh = 0;
 
+	*upgrade = 0;
 	rc = store_lmdb_err(mdb_txn_begin(st->env, NULL, st->rdwr ? 0 : MDB_RDONLY, &txn), "open transaction");
 	if (rc)
 		return rc;
@@ -316,8 +346,8 @@ static int open_dbs(store *st, int create)
 		if (rc)
 			goto out;
 	}
-	rc = mdb_get(txn, st->db_meta, &k, &v);
-	if (rc == MDB_NOTFOUND && create) {
+	rc = store_schema_get(st, txn, &ver);
+	if (rc == VA_ERR_NOTFOUND && create) {
 		MDB_stat ms;
 		rc = store_lmdb_err(mdb_stat(txn, st->db_certs, &ms), "stat");
 		if (rc)
@@ -327,22 +357,33 @@ static int open_dbs(store *st, int create)
 			rc = VA_ERR_SCHEMA;
 			goto out;
 		}
-		store_put_le32(ver, STORE_SCHEMA_VERSION);
-		v.mv_size = sizeof(ver);
-		v.mv_data = ver;
-		rc = store_lmdb_err(mdb_put(txn, st->db_meta, &k, &v, 0), "writing the schema version");
-		if (rc)
+		ver = STORE_SCHEMA_VERSION;
+		fresh = 1;
+		if ((rc = store_schema_put(st, txn, ver)) != 0)
 			goto out;
-	} else if (rc == MDB_NOTFOUND) {
+	} else if (rc == VA_ERR_NOTFOUND) {
 		log_err("store: no schema version");
 		rc = VA_ERR_SCHEMA;
 		goto out;
 	} else if (rc != 0) {
-		rc = store_lmdb_err(rc, "reading the schema version");
 		goto out;
-	} else if (v.mv_size != 4 || store_get_le32(v.mv_data) != STORE_SCHEMA_VERSION) {
-		log_err("store: schema version %u, this program uses %u",
-			v.mv_size == 4 ? (unsigned)store_get_le32(v.mv_data) : 0u, (unsigned)STORE_SCHEMA_VERSION);
+	}
+	if (ver == STORE_SCHEMA_NO_REVIDX) {
+		*upgrade = 1;
+	} else if (ver == STORE_SCHEMA_VERSION) {
+		/* Created only with a new store: an index missing from an existing one would list nothing. */
+		rc = mdb_dbi_open(txn, "revoked", fresh ? MDB_CREATE : 0, &st->db_revoked);
+		if (rc == MDB_NOTFOUND) {
+			log_err("store: database 'revoked' missing in a store of schema %u", (unsigned)ver);
+			rc = VA_ERR_SCHEMA;
+			goto out;
+		}
+		if ((rc = store_lmdb_err(rc, "opening a database")) != 0)
+			goto out;
+		st->has_revidx = 1;
+	} else {
+		log_err("store: schema version %u, this program uses %u (and upgrades %u)", (unsigned)ver,
+			(unsigned)STORE_SCHEMA_VERSION, (unsigned)STORE_SCHEMA_NO_REVIDX);
 		rc = VA_ERR_SCHEMA;
 		goto out;
 	}
@@ -357,7 +398,7 @@ out:
 store *store_open(const char *path, int flags, uint64_t map_size, int *err)
 {
 	store *st = NULL;
-	int rc, dead = 0, key_ok = 0, locks_ok = 0;
+	int rc, dead = 0, key_ok = 0, locks_ok = 0, upgrade = 0;
 	unsigned envflags = MDB_NOTLS;
 
 	if (path == NULL || ((flags & STORE_CREATE) && !(flags & STORE_RDWR))) {
@@ -410,7 +451,7 @@ store *store_open(const char *path, int flags, uint64_t map_size, int *err)
 	if ((rc = store_lmdb_err(mdb_env_create(&st->env), "env create")) != 0)
 		goto out;
 	if ((rc = store_lmdb_err(mdb_env_set_maxreaders(st->env, LIM_STORE_READERS), "set readers")) != 0 ||
-	    (rc = store_lmdb_err(mdb_env_set_maxdbs(st->env, 4), "set dbs")) != 0 ||
+	    (rc = store_lmdb_err(mdb_env_set_maxdbs(st->env, 5), "set dbs")) != 0 ||
 	    (rc = store_lmdb_err(mdb_env_set_mapsize(st->env, (size_t)map_size), "set map size")) != 0)
 		goto out;
 	if (!st->rdwr)
@@ -425,7 +466,12 @@ store *store_open(const char *path, int flags, uint64_t map_size, int *err)
 	/* Reader slots of processes that died (SIGKILL, crash) would pin old pages forever. */
 	if (mdb_reader_check(st->env, &dead) == 0 && dead > 0)
 		log_info("store: cleared %d stale reader slot(s)", dead);
-	rc = open_dbs(st, (flags & STORE_CREATE) != 0);
+	rc = open_dbs(st, (flags & STORE_CREATE) != 0, &upgrade);
+	if (rc == 0 && upgrade && st->rdwr)
+		rc = store_revidx_upgrade(st);
+	else if (rc == 0 && upgrade)
+		log_warn("store: %s has schema %u (no revoked index): read as it is, full CRLs walk every certificate; "
+			 "`vactl init` (or any read-write open) upgrades it", path, (unsigned)STORE_SCHEMA_NO_REVIDX);
 out:
 	if (rc) {
 		if (st) {
@@ -855,6 +901,16 @@ int store_check(store *st)
 	}
 	if (rc != MDB_NOTFOUND)
 		goto lmdb_fail;
+	mdb_cursor_close(cur);
+	cur = NULL;
+
+	/* The revoked index against the certificates, both ways. */
+	long idx = store_revidx_check(st, txn);
+	if (idx < 0) {
+		rc = (int)idx;
+		goto out;
+	}
+	problems += idx;
 	rc = 0;
 	goto out;
 lmdb_fail:

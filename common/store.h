@@ -1,9 +1,12 @@
 /*
  * store.h: the LMDB revocation store shared by every process (many readers, one writer at a time).
  *
- * One LMDB environment (a directory) with four named databases:
+ * One LMDB environment (a directory) with five named databases:
  *   issuers  key: issuer id (uint32 BE)           value: struct store_issuer encoding (label, CA cert DER, hashes)
  *   certs    key: issuer id (4, BE) || serial key  value: fixed-layout record (struct store_cert_rec, encoded LE)
+ *   revoked  key: as in certs                      value: the record, as in certs; exactly the REVOKED and HOLD
+ *                                                  certificates, so that a full CRL reads them without walking
+ *                                                  the good ones (store_revoked_foreach)
  *   changes  key: sequence number (uint64 BE)      value: one status change (struct store_change)
  *   meta     key: ASCII name                       value: bytes (schema version, counters such as CRL numbers)
  *
@@ -14,7 +17,14 @@
  * Values are little-endian fixed layouts with a version byte first (store_codec.c); a value of the wrong size,
  * version or content is reported as VA_ERR_STORE, never trusted.
  *
- * Every write appends to `changes` in the same transaction, so a reader sees both or neither.
+ * Every write appends to `changes`, and every write of a certificate updates `revoked`, in the same transaction,
+ * so a reader sees all of it or none.
+ *
+ * Schema versions: 1 had no `revoked` database. A read-write store_open of a version 1 store builds the index
+ * and sets version 2 in one write transaction (once; a crash leaves version 1). A read-only open reads a
+ * version 1 store as it is: store_revoked_foreach then walks every certificate, and store_check says that the
+ * index was not checked. Programs older than version 2 refuse a version 2 store (VA_ERR_SCHEMA), which keeps
+ * them from writing statuses without the index.
  * Errors: 0 or a negative va_err (err.h). Thread-safety: a store handle may be used from many threads at once;
  * writes are serialised by LMDB's writer lock (across processes too).
  * Open the store in the process that uses it, after any fork(), and only once per process (LMDB's locks are
@@ -38,7 +48,7 @@
 #include "err.h"
 #include "va_limits.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 typedef struct store store;
 
@@ -140,8 +150,10 @@ struct store_change {
  * (LIM_STORE_MAP_DEFAULT); it is address space, not disk; an existing store that has grown larger keeps its
  * size. A writer that fills the map doubles it (up to
  * LIM_STORE_MAP_MAX, then VA_ERR_FULL) and retries its transaction; readers, in this process or another one,
- * adopt a map grown elsewhere by themselves. Checks the schema version: VA_ERR_SCHEMA when it differs or when
- * the environment is not a store; VA_ERR_NOTFOUND when there is no store at path (without STORE_CREATE).
+ * adopt a map grown elsewhere by themselves. Checks the schema version: VA_ERR_SCHEMA when it is neither
+ * STORE_SCHEMA_VERSION nor 1 or when the environment is not a store; VA_ERR_NOTFOUND when there is no store at
+ * path (without STORE_CREATE). With STORE_RDWR, a version 1 store is upgraded before this returns (see above;
+ * O(certificates) once, logged); an upgrade that fails (a damaged record: VA_ERR_STORE) fails the open.
  * Clears reader slots left by dead processes (mdb_reader_check). On failure returns NULL and sets *err. */
 store *store_open(const char *path, int flags, uint64_t map_size, int *err);
 /* Closes the environment and frees every thread's cached read transaction. Accepts NULL. No other thread may
@@ -208,6 +220,14 @@ VA_MUST_CHECK int store_cert_release(store *st, uint32_t issuer, const struct st
 int store_cert_foreach(store *st, uint32_t issuer, int only_revoked,
 		       int (*fn)(void *arg, const struct store_serial *serial, const struct store_cert_rec *rec),
 		       void *arg);
+/* The REVOKED and HOLD certificates of one issuer, in serial order, from the revoked index alone: the same visits
+ * as store_cert_foreach(st, issuer, 1, ...), reading O(revoked) pages instead of O(issued). An entry that does
+ * not decode is VA_ERR_STORE (as in store_cert_foreach); one whose record says GOOD (only after damage) is
+ * skipped and logged. On a version 1 store opened read-only: store_cert_foreach(.., 1, ..). Same rules for fn
+ * as store_cert_foreach. */
+int store_revoked_foreach(store *st, uint32_t issuer,
+			  int (*fn)(void *arg, const struct store_serial *serial, const struct store_cert_rec *rec),
+			  void *arg);
 
 /* Change log. store_changes_last: highest sequence number (0 when empty). store_changes_since: calls fn for
  * every change with seq > after, in order, up to max (0: no limit); same return rules as foreach. */
@@ -257,7 +277,9 @@ VA_MUST_CHECK int store_stats_get(store *st, struct store_stats *out);
 VA_MUST_CHECK int store_backup(store *st, const char *dest);
 /* Consistency check: every cert key decodes, records have valid status/reason, every cert's issuer exists,
  * change log sequence is dense and every entry decodes, each record's change_seq names a change that records
- * exactly this state of this certificate. Problems are logged; returns their count (>= 0) or a negative
+ * exactly this state of this certificate, the revoked index lists exactly the REVOKED and HOLD certificates
+ * with their records byte for byte (each missing, extra or differing entry is a problem; a version 1 store
+ * opened read-only has no index to check, which is logged and not a problem). Problems are logged; returns their count (>= 0) or a negative
  * va_err. Reads everything in one read transaction: O(n log n). */
 int store_check(store *st);
 /* Readable? (readiness probe: a read transaction can be started). */

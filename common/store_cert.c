@@ -3,6 +3,7 @@
  *
  * Every write of a record appends one change in the same transaction, and the record remembers the sequence
  * number of that change, so a reader sees both or neither and delta CRLs / cache invalidation can follow the log.
+ * The same write updates the revoked index (store_revidx.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,9 @@ static int cert_write(store *st, MDB_txn *txn, uint64_t seq, uint32_t issuer, co
 	k.mv_size = store_cert_key(issuer, s, kb);
 	store_cert_rec_encode(rec, vb);
 	if ((rc = store_lmdb_err(mdb_put(txn, st->db_certs, &k, &v, 0), "writing a certificate")) != 0)
+		return rc;
+	/* Every status write goes through here, so the revoked index follows each one in the same transaction. */
+	if ((rc = store_revidx_set(st, txn, kb, k.mv_size, rec->status != STORE_GOOD ? vb : NULL)) != 0)
 		return rc;
 	memset(&ch, 0, sizeof(ch));
 	ch.seq = seq;

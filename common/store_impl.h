@@ -1,6 +1,6 @@
 /*
  * store_impl.h: internals shared by the store's source files (store.c, store_serial.c, store_issuer.c,
- * store_cert.c). Not for use outside common/store*.c.
+ * store_cert.c, store_revidx.c). Not for use outside common/store*.c.
  *
  * Concurrency model (see store.c for the details):
  *  - the environment is opened with MDB_NOTLS, so a read transaction is not bound to a thread's LMDB slot;
@@ -33,11 +33,20 @@
 #define STORE_CERT_KEY_MAX (4 + STORE_SERIAL_KEY_MAX)
 #define STORE_META_NAME_MAX 200
 
+/* Key of the schema version (uint32 LE) in `meta`. */
+#define STORE_META_SCHEMA "schema"
+/* The last schema without the `revoked` index: opened read-write, such a store is upgraded in place (the index
+ * built in one write transaction); opened read-only, it is read as it is (store_revoked_foreach walks every
+ * certificate instead). */
+#define STORE_SCHEMA_NO_REVIDX 1
+
 struct store_slot; /* one thread's cached read transaction */
 
 struct store {
 	MDB_env *env;
 	MDB_dbi db_issuers, db_certs, db_changes, db_meta;
+	MDB_dbi db_revoked;            /* valid when has_revidx */
+	int has_revidx;                /* 0 only for a store of schema STORE_SCHEMA_NO_REVIDX opened read-only */
 	int rdwr;
 	pthread_rwlock_t map_lock;     /* read: any transaction in flight; write: remapping */
 	pthread_key_t slot_key;        /* this thread's struct store_slot */
@@ -102,5 +111,23 @@ int store_issuer_exists(store *st, MDB_txn *txn, uint32_t id);
 int store_changes_next(store *st, MDB_txn *txn, uint64_t *seq);
 /* Appends ch (ch->seq set by the caller) to the change log inside txn. */
 int store_change_append(store *st, MDB_txn *txn, const struct store_change *ch);
+
+/* Schema version in meta inside txn: 0 (*ver set), VA_ERR_NOTFOUND when absent, VA_ERR_SCHEMA when malformed. */
+int store_schema_get(store *st, MDB_txn *txn, uint32_t *ver);
+int store_schema_put(store *st, MDB_txn *txn, uint32_t ver);
+
+/* The revoked index (store_revidx.c): key = the certificate's key in `certs`, value = its encoded record
+ * (the same STORE_CERT_VAL_LEN bytes), present exactly when the record's status is not GOOD. store_revidx_set,
+ * inside the write transaction that writes the record: val (the encoded record) lists key with it, NULL
+ * removes it. */
+int store_revidx_set(store *st, MDB_txn *txn, const uint8_t *key, size_t klen, const uint8_t *val);
+/* Opens (creating it if needed) the index of a store of schema STORE_SCHEMA_NO_REVIDX, fills it from `certs`
+ * and sets the current schema, all in one write transaction; a store another process upgraded meanwhile only
+ * gets its index opened. Sets st->db_revoked and st->has_revidx. Called by store_open before the handle is
+ * shared. */
+int store_revidx_upgrade(store *st);
+/* Part of store_check inside txn: the index against `certs`, both ways. Logs each problem; returns their
+ * count or a negative va_err. */
+long store_revidx_check(store *st, MDB_txn *txn);
 
 #endif

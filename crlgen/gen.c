@@ -91,7 +91,8 @@ void crl_job_clear(struct crl_job *j)
 
 #define FULL_SRC_DONE 1 /* stops the store walk early; not an error */
 
-/* Full CRL source: the issuer's revoked and held certificates straight from one store read transaction. */
+/* Full CRL source: the issuer's revoked and held certificates straight from one store read transaction (the
+ * store's revoked index, in serial order). */
 struct full_src {
 	store *st;
 	uint32_t issuer;
@@ -139,7 +140,8 @@ static int full_source(void *arg, crl_emit_fn emit, void *ctx)
 	f->emit = emit;
 	f->ctx = ctx;
 	f->walked = 0;
-	rc = store_cert_foreach(f->st, f->issuer, 1, full_rec, f);
+	/* Through the revoked index: the cost follows the revoked certificates, not every issued one. */
+	rc = store_revoked_foreach(f->st, f->issuer, full_rec, f);
 	(void)store_map_trim(f->st);
 	return rc == FULL_SRC_DONE ? 0 : rc;
 }

@@ -61,9 +61,11 @@ int cmd_list(struct vactl *v, int argc, char **argv)
 			continue;
 		found = 1;
 		w.label = iss->r[i].label;
-		/* Good certificates are skipped by the store itself when only revoked/hold ones are asked for. */
-		rc = store_cert_foreach(v->st, iss->r[i].id, w.status == STORE_REVOKED || w.status == STORE_HOLD,
-					list_one, &w);
+		/* Revoked or held ones only: through the store's revoked index, without walking the good ones. */
+		if (w.status == STORE_REVOKED || w.status == STORE_HOLD)
+			rc = store_revoked_foreach(v->st, iss->r[i].id, list_one, &w);
+		else
+			rc = store_cert_foreach(v->st, iss->r[i].id, 0, list_one, &w);
 		if (rc != VA_OK) {
 			vactl_err("listing '%s' failed: %s", w.label, va_strerror(rc));
 			goto out;

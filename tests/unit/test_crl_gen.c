@@ -2,7 +2,7 @@
  * test_crl_gen: CRL publication from a real store (temporary LMDB environment) with a file-key signer: entries
  * per status, retention of expired certificates under a test clock, numbering and state across job restarts,
  * delta contents from the change log (revoke, hold, release -> removeFromCRL, issue only), failures that must
- * leave the published files alone.
+ * leave the published files alone, and full CRLs of a deterministic store pinned byte for byte.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -507,6 +507,255 @@ static void test_partitions(void **state)
 	crl_job_clear(&jh);
 }
 
+/* ---- full CRL bytes pinned ---- */
+
+/* A throw-away RSA-2048 test key (never used elsewhere): RSA PKCS#1 v1.5 signatures are deterministic, so with
+ * the test clock and a fresh store the published files are fixed bytes. */
+static const char PINNED_KEY[] =
+	"-----BEGIN PRIVATE KEY-----\n"
+	"MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCjJgNkxj/Objvd\n"
+	"R3Nyjfb1CvblKkfL0gOQ6uC7vucMpB2poHsAjfgQMewg1PG+1SqRAsk3n5eDrNcC\n"
+	"VY6dNH9wL5YlZh2OhrUPQkkwnR1fJxFlR3Gd+cIhLRTimgfWARwnRtvilnYTsja3\n"
+	"0wHprPmKdsu/ZDjAYsONQi84GJT10Z/yaa7FyBKAhLCW15gZIUQyLjaWjJsjHZ5o\n"
+	"0HmexXkqLnmKUHuIk3Keybzn3JF66QuZhHQbWjAZxQYgSvUltfngXENUiorDVmBs\n"
+	"uj4NI/4kvnlAlC/XeRvDLKj8WtlKpCivPrGyYHdR6qC0MnajfejOoZcACbEUXZgo\n"
+	"4XsvEAdRAgMBAAECggEAQx7oBYVEifazHVoAhrAeWnkc03JeIF4yRmRDeipTn1FD\n"
+	"vN4/zJ4b4PnQ9j71iDfl78vwIbjAWpV4zcaKSmXnSi3hvVgyL8l+4xy3xM7W3ydR\n"
+	"ElRey4oOEp0b+xA4yhQh04zk+OdDA95tgZpHrq4R6iPutjqS2J+paUvB5nfCjRD9\n"
+	"EKFPt51HGlLC6dxtxetlv5hBThNDHL2u0mX8DrY1CikCvLAd+gTBsM7Csx6GxTiG\n"
+	"7H9/t8rECEcXkheUuomo/MDeIU6Dj0h4ZxXiYn2n3zXEnkwbwbgLbC3pYZkihcvb\n"
+	"fdSyLwimsrjOkPTtDi4Gl/aggXOGrVNr3ljV1mD4AwKBgQDaU1xf3U8Om7BsGNH/\n"
+	"dtDsEI65McB7uabP7slWcclE5nEkJFzQTovVoDonTVmGLNHkqJt4K0oyHH5Rg2zg\n"
+	"J0q3OsT3QQyhO0NCuuBHOmvYd8MiTONBtzl5Srm6V8W0JiTYEYUmsNRzik6G7h5S\n"
+	"d0gwhUQAEzc52fVXFZxpgz1iswKBgQC/TS0G0NctMKGSwXMii6hvJ+6jaXkMHTDM\n"
+	"CSg3napWt58c77J2cJV50h3mYDecLVX0BpFzYy0NYAPLFIST1Pw9K1MlQqGqabSo\n"
+	"EcrVrazs/6GtqoXnklCNhLVI/UR0GJxziSSveQ7SE4sXzkvf+LNTtayGFeaIEEiA\n"
+	"jw8xzJJf6wKBgQDAgEntuNuxHLN0zHm0z1WtH3hIcEawkOQ1aO0bjF6TosBVxr4T\n"
+	"aX5AUPOVncz20mQLQmM6lKjqAFeclc4U4nAtmOL8w91X+EH4/38rLqbSid6DStoC\n"
+	"IoTJnoqedC+9BPjtjp0hnT7l1SgiLqiLu+Lp7Uck7cx+9OAu9b4hBnfEowKBgDnK\n"
+	"//paJ1eQpI9of/cEyBrkrnSRza76Np69eXfr2uUdziT4ySp88rt93eiWUtaM37W8\n"
+	"Mj7wzFCJHDxC85aRtq5oI1NTYPHRw3EvBt8s+9wRkm+b355JFqraV8Y4NXD5anKB\n"
+	"ESMt6GtQ2imT+loskUiNzxQnE6ExgiXMkmOSEPqHAoGAIQIIziDNmlHSWdFY1eb+\n"
+	"a7/kQlGaNi3gacRrDhnNjiSDMvWqDFRDWi4rJJiWR5nHsomyTMu1UvCBXWJiO+YX\n"
+	"3OOzCCyNpoU5IOkqZScvvS+b1FtIGUTTvmRsVLPP6dYOnlTJGpch/eNIan+Kaszr\n"
+	"jUDy3E9NMjOdEt+//qRMk+c=\n"
+	"-----END PRIVATE KEY-----\n";
+
+/* Deterministic serials for the pinned store: 2 to 20 octets, unique by construction (the last two octets are
+ * i, the octets before them non-zero from the first), one in 97 negative (non-conforming, but stored and
+ * listed). */
+static void pinned_serial(struct store_serial *s, unsigned i, uint64_t *rng)
+{
+	uint8_t b[LIM_SERIAL_MAX];
+	size_t len = 2 + i % 19;
+
+	for (size_t k = 0; k + 2 < len; k++) {
+		*rng ^= *rng << 13;
+		*rng ^= *rng >> 7;
+		*rng ^= *rng << 17;
+		b[k] = (uint8_t)(*rng >> 24);
+		if (k == 0 && b[0] == 0)
+			b[0] = 0x5a;
+	}
+	b[len - 2] = (uint8_t)(i >> 8);
+	b[len - 1] = (uint8_t)i;
+	if (i % 97 == 0) {
+		uint8_t der[3] = { (uint8_t)(0x80 | (i >> 14)), (uint8_t)(i >> 8), (uint8_t)i };
+		assert_int_equal(store_serial_from_der(s, der, sizeof(der)), 0);
+		return;
+	}
+	assert_int_equal(store_serial_from_bytes(s, b, len), 0);
+}
+
+static void sha256_hex(const char *path, char out[65])
+{
+	uint8_t buf[65536], md[32];
+	unsigned mdlen = 0;
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	FILE *fp = fopen(path, "rb");
+	size_t n;
+
+	assert_non_null(c);
+	assert_non_null(fp);
+	assert_int_equal(EVP_DigestInit_ex(c, EVP_sha256(), NULL), 1);
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+		assert_int_equal(EVP_DigestUpdate(c, buf, n), 1);
+	fclose(fp);
+	assert_int_equal(EVP_DigestFinal_ex(c, md, &mdlen), 1);
+	EVP_MD_CTX_free(c);
+	for (unsigned k = 0; k < 32; k++)
+		snprintf(out + 2 * k, 3, "%02x", md[k]);
+}
+
+/* Full CRLs built from one deterministic store must stay byte for byte what they were when this test was
+ * written (before the store had its revoked-certificate index): the way the store is walked may change, the
+ * CRL may not. The store mixes every path that sets a status (bulk puts with revoked and held entries, revoke
+ * with and without reason and invalidity date, hold, release, hold then revoke, a later keyCompromise), serials
+ * of every length, negative ones, expired certificates dropped by retention, and another issuer's revocations
+ * interleaved. Two scopes: the whole CA and a serial partition. */
+static void test_full_bytes_pinned(void **state)
+{
+	struct fx *f = *state;
+	static const char *const want[2] = {
+		"8e86a7debeaeecb62ea4af19c9e5edab3c600b6a58af7775dc083a5bbbcd9785",
+		"374aaad834b8383fe899d9a8990baf24f709485a044a446025df2a7030e5959e",
+	};
+	static const int reasons[] = { STORE_REASON_UNSPECIFIED, STORE_REASON_KEY_COMPROMISE,
+				       STORE_REASON_CA_COMPROMISE, STORE_REASON_AFFILIATION_CHANGED,
+				       STORE_REASON_SUPERSEDED, STORE_REASON_CESSATION,
+				       STORE_REASON_PRIVILEGE_WITHDRAWN, STORE_REASON_AA_COMPROMISE };
+	const unsigned n = 4000;
+	struct crl_conf whole = f->cc, part = f->cc;
+	struct crl_job jw, jp;
+	struct store_serial s;
+	store_batch *b;
+	uint64_t rng = 0x9e3779b97f4a7c15ULL;
+	unsigned listed_whole = 0, listed_part = 0;
+	char path[700], hex[65];
+	uint32_t other_id = f->issuer;
+	int err = 0;
+
+	/* The CA with the pinned key, and a second issuer whose revocations must not appear. */
+	BIO *bio = BIO_new_mem_buf(PINNED_KEY, -1);
+	EVP_PKEY *key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	assert_non_null(key);
+	X509 *ca = make_ca(key, "Pinned CA");
+	struct signer_conf sc;
+	memset(&sc, 0, sizeof(sc));
+	snprintf(sc.name, sizeof(sc.name), "pinned");
+	sc.type = SIGNER_FILE;
+	snprintf(sc.key_file, sizeof(sc.key_file), "%s/pinned.key", f->dir);
+	snprintf(sc.cert_file, sizeof(sc.cert_file), "%s/pinned.pem", f->dir);
+	FILE *fp = fopen(sc.key_file, "w");
+	assert_non_null(fp);
+	assert_int_equal(PEM_write_PrivateKey(fp, key, NULL, NULL, 0, NULL, NULL), 1);
+	fclose(fp);
+	fp = fopen(sc.cert_file, "w");
+	assert_non_null(fp);
+	assert_int_equal(PEM_write_X509(fp, ca), 1);
+	fclose(fp);
+	signer *sg = signer_open(&sc, &err);
+	assert_non_null(sg);
+	unsigned char *der = NULL;
+	int dlen = i2d_X509(ca, &der);
+	assert_true(dlen > 0);
+	uint32_t pinned_id;
+	assert_int_equal(store_issuer_add(f->st, "pinned", der, (size_t)dlen, &pinned_id), 0);
+	OPENSSL_free(der);
+
+	/* Bulk part: every certificate recorded, one in ten revoked and one in twenty held straight from the
+	 * "index"; the other issuer gets a revoked certificate with the same serial now and then. */
+	b = store_batch_begin(f->st, &err);
+	assert_non_null(b);
+	for (unsigned i = 0; i < n; i++) {
+		struct store_cert_rec r;
+		memset(&r, 0, sizeof(r));
+		pinned_serial(&s, i, &rng);
+		/* Expiries: most in the future, some long gone, some a few days ago, some unknown. */
+		r.not_after = i % 13 == 0 ? T0 - 90 * DAY : i % 17 == 0 ? T0 - 3 * DAY : i % 29 == 0 ? 0 : T0 + 365 * DAY;
+		if (i % 10 == 6) {
+			r.status = STORE_REVOKED;
+			r.reason = (uint8_t)reasons[i % 8];
+			r.revoked_at = T0 - (int64_t)(i % 50) * DAY;
+			if (i % 4 == 0) {
+				r.has_invalidity = 1;
+				r.invalidity = r.revoked_at - DAY;
+			}
+		} else if (i % 20 == 3) {
+			r.status = STORE_HOLD;
+			r.revoked_at = T0 - (int64_t)(i % 7) * DAY;
+		} else {
+			r.status = STORE_GOOD;
+		}
+		assert_int_equal(store_batch_put(b, pinned_id, &s, &r), 0);
+		if (i % 11 == 0) {
+			struct store_cert_rec o = r;
+			o.status = STORE_REVOKED;
+			o.reason = STORE_REASON_SUPERSEDED;
+			o.revoked_at = T0 - DAY;
+			o.has_invalidity = 0;
+			assert_int_equal(store_batch_put(b, other_id, &s, &o), 0);
+		}
+	}
+	assert_int_equal(store_batch_end(b, 1), 0);
+
+	/* Single changes through every status operation. */
+	rng = 0x9e3779b97f4a7c15ULL;
+	for (unsigned i = 0; i < n; i++) {
+		pinned_serial(&s, i, &rng);
+		if (i % 10 == 1)
+			assert_int_equal(store_cert_revoke(f->st, pinned_id, &s, reasons[(i / 10) % 8], T0 - (int64_t)(i % 9) * 3600,
+							   i % 3 == 0 ? T0 - 2 * DAY : 0), 0);
+		else if (i % 10 == 2)
+			assert_int_equal(store_cert_hold(f->st, pinned_id, &s, T0 - (int64_t)(i % 5) * 60), 0);
+		else if (i % 10 == 4) {
+			assert_int_equal(store_cert_hold(f->st, pinned_id, &s, T0 - 600), 0);
+			if (i % 20 == 4)
+				assert_int_equal(store_cert_release(f->st, pinned_id, &s), 0);
+			else
+				assert_int_equal(store_cert_revoke(f->st, pinned_id, &s, STORE_REASON_CESSATION, T0 - 300, 0), 0);
+		} else if (i % 10 == 6 && i % 3 == 0 && reasons[i % 8] != STORE_REASON_KEY_COMPROMISE) {
+			/* A revocation later found to be a key compromise. */
+			assert_int_equal(store_cert_revoke(f->st, pinned_id, &s, STORE_REASON_KEY_COMPROMISE, T0, T0 - 4 * DAY), 0);
+		}
+	}
+
+	/* What each scope must list, from the operations above. */
+	struct crl_range pr = { .on = 1, .has_to = 1 };
+	uint8_t lo[3] = { 0x40, 0, 0 }, hi[6] = { 0x40, 0, 0, 0, 0, 0 };
+	assert_int_equal(store_serial_from_bytes(&pr.from, lo, sizeof(lo)), 0);
+	assert_int_equal(store_serial_from_bytes(&pr.to, hi, sizeof(hi)), 0);
+	rng = 0x9e3779b97f4a7c15ULL;
+	for (unsigned i = 0; i < n; i++) {
+		int64_t na = i % 13 == 0 ? T0 - 90 * DAY : i % 17 == 0 ? T0 - 3 * DAY : i % 29 == 0 ? 0 : T0 + 365 * DAY;
+		int on_crl = i % 10 == 6 || i % 20 == 3 || i % 10 == 1 || i % 10 == 2 || (i % 10 == 4 && i % 20 != 4);
+		pinned_serial(&s, i, &rng);
+		if (!on_crl || (na != 0 && na < T0 - 30 * DAY))
+			continue;
+		listed_whole++;
+		listed_part += crl_range_has(&pr, &s);
+	}
+	assert_true(listed_part > 10 && listed_part < listed_whole);
+
+	whole.retention = 30 * DAY;
+	part.retention = 30 * DAY;
+	snprintf(whole.name, sizeof(whole.name), "pinned");
+	snprintf(whole.issuer, sizeof(whole.issuer), "pinned");
+	snprintf(whole.signer, sizeof(whole.signer), "pinned");
+	part = whole;
+	snprintf(part.name, sizeof(part.name), "pinned-part");
+	snprintf(part.idp, sizeof(part.idp), "http://x/pinned-part.crl");
+	part.range = pr;
+	assert_int_equal(crl_job_init(&jw, f->st, &whole, sg), 0);
+	assert_int_equal(crl_job_init(&jp, f->st, &part, sg), 0);
+	assert_int_equal(crl_job_full(&jw, f->st, f->pub), 0);
+	assert_int_equal(crl_job_full(&jp, f->st, f->pub), 0);
+
+	const char *names[2] = { "pinned.crl", "pinned-part.crl" };
+	unsigned counts[2] = { listed_whole, listed_part };
+	for (int k = 0; k < 2; k++) {
+		X509_CRL *crl;
+		snprintf(path, sizeof(path), "%s/%s", f->pub, names[k]);
+		fp = fopen(path, "rb");
+		assert_non_null(fp);
+		crl = d2i_X509_CRL_fp(fp, NULL);
+		fclose(fp);
+		assert_non_null(crl);
+		assert_int_equal(X509_CRL_verify(crl, key), 1);
+		assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), counts[k]);
+		X509_CRL_free(crl);
+		sha256_hex(path, hex);
+		if (strcmp(hex, want[k]) != 0)
+			fail_msg("%s: SHA-256 %s, pinned %s", names[k], hex, want[k]);
+	}
+	crl_job_clear(&jw);
+	crl_job_clear(&jp);
+	signer_free(sg);
+	X509_free(ca);
+	EVP_PKEY_free(key);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -515,6 +764,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failures_leave_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delta_collect_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partitions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full_bytes_pinned, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

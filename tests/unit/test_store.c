@@ -1,7 +1,8 @@
 /*
  * test_store.c: the store in one process: serial conversions, every API's round trip, the status-change rules,
  * the change log, batches, meta and counters, statistics, backup, the consistency check, schema mismatch,
- * damaged values, concurrent readers in threads and map growth from a tiny map.
+ * damaged values, the revoked index (every status transition, its walk against the full walk, the upgrade of a
+ * store without it, a tampered index), concurrent readers in threads and map growth from a tiny map.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1239,7 +1240,9 @@ static void raw_put(const char *dir, const char *db, const void *key, size_t kle
 static void test_schema(void **state)
 {
 	struct fx *f = *state;
-	uint8_t v2[4] = { 2, 0, 0, 0 }, bad[3] = { 1, 0, 0 }, v1[4] = { STORE_SCHEMA_VERSION, 0, 0, 0 };
+	/* A version this program does not know (a later one), a malformed one, the current one. */
+	uint8_t v2[4] = { STORE_SCHEMA_VERSION + 1, 0, 0, 0 }, bad[3] = { 1, 0, 0 },
+		v1[4] = { STORE_SCHEMA_VERSION, 0, 0, 0 };
 	int err;
 	store *st;
 	char other[300], top[256];
@@ -1368,7 +1371,441 @@ static void test_damaged_values(void **state)
 	raw_put(f->dir, "certs", key, 6, val, 36);
 	f->st = store_open(f->dir, STORE_RDONLY, 0, &err);
 	assert_non_null(f->st);
-	assert_int_equal(store_check(f->st), 10); /* the 9 above + certificate 6 against its change */
+	/* The 9 above + certificate 6 against its change + its revoked index copy, still the record written by
+	 * store_cert_revoke. */
+	assert_int_equal(store_check(f->st), 11);
+}
+
+/* ---- revoked index ---- */
+
+/* The index's keys (issuer/SERIAL), read behind the store's API, joined by spaces. */
+static void idx_keys(store *st, char *out, size_t outlen)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t used = 0;
+	int rc;
+
+	out[0] = '\0';
+	assert_int_equal(store_rtxn_begin(st, &txn), 0);
+	assert_int_equal(mdb_cursor_open(txn, st->db_revoked, &cur), 0);
+	for (int op = MDB_FIRST; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
+		struct store_serial s;
+		char hex[2 * LIM_SERIAL_MAX + 2];
+		assert_true(k.mv_size > 4);
+		assert_int_equal(v.mv_size, STORE_CERT_VAL_LEN); /* the record; store_check compares it with certs */
+		assert_int_equal(store_serial_key_decode((const uint8_t *)k.mv_data + 4, k.mv_size - 4, &s),
+				 (int)(k.mv_size - 4));
+		store_serial_to_hex(&s, hex, sizeof(hex));
+		used += (size_t)snprintf(out + used, outlen - used, "%s%u/%s", used ? " " : "",
+					 (unsigned)store_get_be32(k.mv_data), hex);
+		assert_true(used < outlen);
+	}
+	assert_int_equal(rc, MDB_NOTFOUND);
+	mdb_cursor_close(cur);
+	store_rtxn_end(st, txn);
+}
+
+static void expect_idx(struct fx *f, const char *want)
+{
+	char got[1024];
+
+	idx_keys(f->st, got, sizeof(got));
+	assert_string_equal(got, want);
+	assert_int_equal(store_check(f->st), 0);
+}
+
+/* Every way a status is written moves the certificate in or out of the index, in the write that changes it;
+ * refused and aborted writes leave it alone. */
+static void test_revidx_transitions(void **state)
+{
+	struct fx *f = *state;
+	struct store_serial s1 = tsl_serial(1), s2 = tsl_serial(2), s3 = tsl_serial(3), s4 = tsl_serial(4),
+			    s5 = tsl_serial(5), s6 = tsl_serial(6);
+	struct store_cert_rec good = tsl_good(1900000000), r;
+	store_batch *b;
+	int err;
+
+	expect_idx(f, "");
+	add_good(f, 1);
+	add_good(f, 2);
+	add_good(f, 3);
+	expect_idx(f, "");
+	/* Single operations. */
+	assert_int_equal(store_cert_hold(f->st, f->ca, &s1, 0), 0);
+	expect_idx(f, "1/01");
+	assert_int_equal(store_cert_release(f->st, f->ca, &s1), 0);
+	expect_idx(f, "");
+	assert_int_equal(store_cert_revoke(f->st, f->ca, &s2, STORE_REASON_SUPERSEDED, 0, 0), 0);
+	expect_idx(f, "1/02");
+	assert_int_equal(store_cert_hold(f->st, f->ca, &s3, 0), 0);
+	assert_int_equal(store_cert_revoke(f->st, f->ca, &s3, STORE_REASON_CESSATION, 0, 0), 0); /* HOLD -> REVOKED */
+	expect_idx(f, "1/02 1/03");
+	assert_int_equal(store_cert_revoke(f->st, f->ca, &s2, STORE_REASON_KEY_COMPROMISE, 0, 1690000000), 0);
+	expect_idx(f, "1/02 1/03");
+	/* Refused: a revocation is final, a second hold or revoke changes nothing. */
+	assert_int_equal(store_cert_release(f->st, f->ca, &s2), VA_ERR_CONFLICT);
+	assert_int_equal(store_cert_hold(f->st, f->ca, &s2, 0), VA_ERR_CONFLICT);
+	assert_int_equal(store_cert_revoke(f->st, f->ca, &s3, STORE_REASON_SUPERSEDED, 0, 0), VA_ERR_EXISTS);
+	assert_int_equal(store_cert_release(f->st, f->ca, &s1), VA_ERR_CONFLICT);
+	r = good;
+	assert_int_equal(store_cert_add(f->st, f->ca, &s2, &r), VA_ERR_CONFLICT); /* no un-revoke through add */
+	expect_idx(f, "1/02 1/03");
+	/* store_cert_add: recorded revoked or held at once; notAfter changes keep the status. */
+	r = tsl_revoked(1900000000, STORE_REASON_KEY_COMPROMISE, 1700000000);
+	assert_int_equal(store_cert_add(f->st, f->ca, &s4, &r), 0);
+	r = tsl_revoked(1900000000, STORE_REASON_CERTIFICATE_HOLD, 1700000000);
+	assert_int_equal(store_cert_add(f->st, f->ca, &s5, &r), 0);
+	expect_idx(f, "1/02 1/03 1/04 1/05");
+	r = tsl_revoked(1950000000, STORE_REASON_KEY_COMPROMISE, 1700000000);
+	assert_int_equal(store_cert_add(f->st, f->ca, &s4, &r), 0);
+	r = tsl_good(1950000000);
+	assert_int_equal(store_cert_add(f->st, f->ca, &s1, &r), 0);
+	r = tsl_good(0);
+	assert_int_equal(store_cert_add(f->st, f->ca, &s5, &r), 0); /* HOLD -> GOOD through add: a release */
+	expect_idx(f, "1/02 1/03 1/04");
+
+	/* Batches (index imports): the same, and an aborted batch leaves the index as it was. */
+	b = store_batch_begin(f->st, &err);
+	assert_non_null(b);
+	r = tsl_revoked(1900000000, STORE_REASON_SUPERSEDED, 1700000000);
+	assert_int_equal(store_batch_put(b, f->ca, &s6, &r), 0);
+	assert_int_equal(store_batch_put(b, f->ca, &s1, &r), 0);
+	assert_int_equal(store_batch_put(b, f->ca, &s1, &good), VA_ERR_CONFLICT);
+	assert_int_equal(store_batch_end(b, 0), 0);
+	expect_idx(f, "1/02 1/03 1/04");
+	b = store_batch_begin(f->st, &err);
+	assert_non_null(b);
+	assert_int_equal(store_batch_put(b, f->ca, &s6, &r), 0);         /* new, revoked */
+	r = tsl_revoked(1900000000, STORE_REASON_CERTIFICATE_HOLD, 1700000000);
+	assert_int_equal(store_batch_put(b, f->ca, &s1, &r), 0);         /* GOOD -> HOLD */
+	assert_int_equal(store_batch_put(b, f->ca, &s1, &good), 0);      /* and released again */
+	assert_int_equal(store_batch_put(b, f->ca, &s5, &r), 0);         /* GOOD -> HOLD */
+	r = tsl_revoked(1900000000, STORE_REASON_AFFILIATION_CHANGED, 1700000000);
+	assert_int_equal(store_batch_put(b, f->ca, &s5, &r), 0);         /* HOLD -> REVOKED */
+	assert_int_equal(store_batch_end(b, 1), 0);
+	expect_idx(f, "1/02 1/03 1/04 1/05 1/06");
+
+	/* Another issuer: its own keys, in issuer order. */
+	uint8_t *der2;
+	size_t len2;
+	uint32_t ca2;
+	assert_int_equal(tsl_make_ca("Test CA 2", &der2, &len2), 0);
+	assert_int_equal(store_issuer_add(f->st, "ca2", der2, len2, &ca2), 0);
+	free(der2);
+	r = tsl_revoked(0, STORE_REASON_UNSPECIFIED, 1700000000);
+	assert_int_equal(store_cert_add(f->st, ca2, &s1, &r), 0);
+	expect_idx(f, "1/02 1/03 1/04 1/05 1/06 2/01");
+}
+
+struct rev_list {
+	char hex[64][2 * LIM_SERIAL_MAX + 2];
+	struct store_cert_rec rec[64];
+	int n;
+};
+
+static int rev_collect(void *arg, const struct store_serial *s, const struct store_cert_rec *rec)
+{
+	struct rev_list *l = arg;
+
+	if (l->n >= 64)
+		return -99;
+	store_serial_to_hex(s, l->hex[l->n], sizeof(l->hex[0]));
+	l->rec[l->n] = *rec;
+	l->n++;
+	return 0;
+}
+
+/* store_revoked_foreach visits exactly what store_cert_foreach(.., 1, ..) visits, in the same order. */
+static void expect_same_walks(store *st, uint32_t issuer, int n)
+{
+	struct rev_list *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(store_cert_foreach(st, issuer, 1, rev_collect, a), 0);
+	assert_int_equal(store_revoked_foreach(st, issuer, rev_collect, b), 0);
+	assert_int_equal(a->n, n);
+	assert_int_equal(b->n, n);
+	for (int i = 0; i < n; i++) {
+		assert_string_equal(a->hex[i], b->hex[i]);
+		assert_memory_equal(&a->rec[i], &b->rec[i], sizeof(a->rec[i]));
+	}
+	free(a);
+	free(b);
+}
+
+static int stop_second(void *arg, const struct store_serial *s, const struct store_cert_rec *rec)
+{
+	int *n = arg;
+
+	(void)s;
+	(void)rec;
+	return ++*n == 2 ? 9 : 0;
+}
+
+static void test_revidx_foreach(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *der2;
+	size_t len2;
+	uint32_t ca2;
+	int err, listed1 = 0, listed2 = 0;
+	store_batch *b;
+
+	assert_int_equal(tsl_make_ca("Test CA 2", &der2, &len2), 0);
+	assert_int_equal(store_issuer_add(f->st, "ca2", der2, len2, &ca2), 0);
+	free(der2);
+	/* 600 certificates per issuer: serials of 1 to 16 octets and negative ones, few revoked or held. */
+	b = store_batch_begin(f->st, &err);
+	assert_non_null(b);
+	for (uint64_t i = 0; i < 1200; i++) {
+		uint32_t iss = i % 2 ? ca2 : f->ca;
+		struct store_serial s = i % 3 == 0 ? tsl_serial(i) : tsl_serial_rand(7, i);
+		struct store_cert_rec r = tsl_good(1900000000 + (int64_t)i);
+		if (i % 5 == 0) {
+			s.len = (uint8_t)(1 + i % 4);
+			s.negative = 1;
+			s.mag[0] = (uint8_t)(1 + i % 200);
+			memcpy(s.mag + 1, &i, s.len - 1);
+		}
+		if (i % 37 == 0)
+			r = tsl_revoked(1900000000, STORE_REASON_KEY_COMPROMISE, 1700000000 + (int64_t)i);
+		else if (i % 53 == 0)
+			r = tsl_revoked(0, STORE_REASON_CERTIFICATE_HOLD, 1700000000);
+		/* A few short serials repeat: later puts follow the status rules (EXISTS, CONFLICT). */
+		int rc = store_batch_put(b, iss, &s, &r);
+		if (rc != 0 && rc != VA_ERR_EXISTS && rc != VA_ERR_CONFLICT)
+			fail_msg("put %llu: %d", (unsigned long long)i, rc);
+	}
+	assert_int_equal(store_batch_end(b, 1), 0);
+	struct store_stats st;
+	assert_int_equal(store_stats_get(f->st, &st), 0);
+	for (int k = 0; k < 2; k++) {
+		struct rev_list *l = calloc(1, sizeof(*l));
+		assert_non_null(l);
+		assert_int_equal(store_cert_foreach(f->st, k ? ca2 : f->ca, 1, rev_collect, l), 0);
+		*(k ? &listed2 : &listed1) = l->n;
+		free(l);
+	}
+	assert_true(listed1 > 5 && listed2 > 5);
+	assert_int_equal((uint64_t)(listed1 + listed2), st.revoked + st.hold);
+	expect_same_walks(f->st, f->ca, listed1);
+	expect_same_walks(f->st, ca2, listed2);
+	assert_int_equal(store_check(f->st), 0);
+	/* A non-zero return stops the walk and is returned; an issuer without certificates; bad arguments. */
+	int n = 0;
+	assert_int_equal(store_revoked_foreach(f->st, f->ca, stop_second, &n), 9);
+	assert_int_equal(n, 2);
+	expect_same_walks(f->st, 99, 0);
+	assert_int_equal(store_revoked_foreach(f->st, f->ca, NULL, NULL), VA_ERR_INVAL);
+	assert_int_equal(store_revoked_foreach(NULL, f->ca, rev_collect, NULL), VA_ERR_INVAL);
+}
+
+static int count_revoked(void *arg, const struct store_serial *s, const struct store_cert_rec *rec)
+{
+	(void)s;
+	*(uint64_t *)arg += rec->status == STORE_REVOKED;
+	return 0;
+}
+
+/* Turns the store in dir into what schema 1 wrote: no `revoked` database, version 1. */
+static void raw_downgrade(const char *dir)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	uint8_t v1[4] = { STORE_SCHEMA_NO_REVIDX, 0, 0, 0 };
+	MDB_val k = { .mv_size = 6, .mv_data = "schema" }, v = { .mv_size = 4, .mv_data = v1 };
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "revoked", 0, &dbi), 0);
+	assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+static uint32_t raw_schema(const char *dir)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = { .mv_size = 6, .mv_data = "schema" }, v;
+	uint32_t ver;
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+	assert_int_equal(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+	assert_int_equal(v.mv_size, 4);
+	ver = store_get_le32(v.mv_data);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return ver;
+}
+
+/* A store written before the index: read as it is read-only, upgraded once by a read-write open. */
+static void test_revidx_upgrade(void **state)
+{
+	struct fx *f = *state;
+	struct store_serial s;
+	struct store_cert_rec r;
+	char before[1024], after[1024];
+	int err;
+
+	add_good_range(f, 1, 300);
+	for (uint64_t i = 7; i <= 300; i += 41) {
+		s = tsl_serial(i);
+		assert_int_equal(store_cert_revoke(f->st, f->ca, &s, STORE_REASON_SUPERSEDED, 0, 0), 0);
+	}
+	s = tsl_serial(100);
+	assert_int_equal(store_cert_hold(f->st, f->ca, &s, 0), 0);
+	s = tsl_serial(101);
+	assert_int_equal(store_cert_hold(f->st, f->ca, &s, 0), 0);
+	assert_int_equal(store_cert_release(f->st, f->ca, &s), 0);
+	idx_keys(f->st, before, sizeof(before));
+	assert_string_equal(before, "1/07 1/30 1/59 1/64 1/82 1/AB 1/D4 1/FD 1/0126");
+	store_close(f->st);
+	raw_downgrade(f->dir);
+	assert_int_equal(raw_schema(f->dir), STORE_SCHEMA_NO_REVIDX);
+
+	/* Read-only: no index, the walk falls back to every certificate, the check says nothing is wrong. */
+	f->st = store_open(f->dir, STORE_RDONLY, 0, &err);
+	assert_non_null(f->st);
+	assert_int_equal(f->st->has_revidx, 0);
+	expect_same_walks(f->st, f->ca, 9);
+	assert_int_equal(store_check(f->st), 0);
+	store_close(f->st);
+	assert_int_equal(raw_schema(f->dir), STORE_SCHEMA_NO_REVIDX);
+
+	/* Read-write: upgraded before store_open returns; the same index as if it had always been kept. */
+	f->st = store_open(f->dir, STORE_RDWR, 0, &err);
+	assert_non_null(f->st);
+	assert_int_equal(f->st->has_revidx, 1);
+	idx_keys(f->st, after, sizeof(after));
+	assert_string_equal(after, before);
+	assert_int_equal(store_check(f->st), 0);
+	expect_same_walks(f->st, f->ca, 9);
+	/* And kept from then on. */
+	s = tsl_serial(100);
+	assert_int_equal(store_cert_release(f->st, f->ca, &s), 0);
+	s = tsl_serial(2);
+	assert_int_equal(store_cert_hold(f->st, f->ca, &s, 0), 0);
+	expect_idx(f, "1/02 1/07 1/30 1/59 1/82 1/AB 1/D4 1/FD 1/0126");
+	store_close(f->st);
+	assert_int_equal(raw_schema(f->dir), STORE_SCHEMA_VERSION);
+	/* A second open finds it upgraded. */
+	f->st = store_open(f->dir, STORE_RDWR, 0, &err);
+	assert_non_null(f->st);
+	expect_idx(f, "1/02 1/07 1/30 1/59 1/82 1/AB 1/D4 1/FD 1/0126");
+	store_close(f->st);
+
+	/* An old store with a damaged record is not upgraded (its index could lack that certificate): the
+	 * read-write open fails and the store stays at version 1, still readable. */
+	raw_downgrade(f->dir);
+	uint8_t key[6] = { 0, 0, 0, (uint8_t)f->ca, 0x81, 0x05 }, val[35] = { 1 };
+	raw_put(f->dir, "certs", key, sizeof(key), val, sizeof(val));
+	f->st = store_open(f->dir, STORE_RDWR, 0, &err);
+	assert_null(f->st);
+	assert_int_equal(err, VA_ERR_STORE);
+	assert_int_equal(raw_schema(f->dir), STORE_SCHEMA_NO_REVIDX);
+	f->st = store_open(f->dir, STORE_RDONLY, 0, &err);
+	assert_non_null(f->st);
+	s = tsl_serial(7);
+	assert_int_equal(store_cert_get(f->st, f->ca, &s, &r), 0);
+	assert_int_equal(r.status, STORE_REVOKED);
+	assert_int_equal(store_check(f->st), 1); /* the damaged record */
+}
+
+/* An index changed behind the store's back: store_check (vactl check) finds each kind of damage. The walk reads
+ * the index alone: it skips entries whose record says good, and refuses one that does not decode. */
+static void test_revidx_tampered(void **state)
+{
+	struct fx *f = *state;
+	struct store_serial s;
+	struct store_cert_rec r;
+	struct rev_list *l = calloc(1, sizeof(*l));
+	uint8_t good[STORE_CERT_VAL_LEN], revoked[STORE_CERT_VAL_LEN], other[STORE_CERT_VAL_LEN];
+	int err;
+
+	assert_non_null(l);
+	add_good_range(f, 1, 20);
+	for (uint64_t i = 3; i <= 20; i += 5) {
+		s = tsl_serial(i);
+		assert_int_equal(store_cert_revoke(f->st, f->ca, &s, STORE_REASON_SUPERSEDED, 1700000000, 0), 0);
+	}
+	expect_idx(f, "1/03 1/08 1/0D 1/12");
+	r = get_rec(f, 8);
+	store_close(f->st);
+	f->st = NULL;
+	/* Well-formed records: serial 4's (good), one revoked, serial 8's with another revocation date. */
+	struct store_cert_rec g = tsl_good(1900000000), rv = tsl_revoked(1900000000, STORE_REASON_KEY_COMPROMISE, 5);
+	store_cert_rec_encode(&g, good);
+	store_cert_rec_encode(&rv, revoked);
+	r.revoked_at = 1600000000;
+	store_cert_rec_encode(&r, other);
+	/* Keys: issuer (BE) || 0x81 || serial. */
+	uint8_t k3[6] = { 0, 0, 0, (uint8_t)f->ca, 0x81, 0x03 }, k4[6] = { 0, 0, 0, (uint8_t)f->ca, 0x81, 0x04 },
+		k99[6] = { 0, 0, 0, (uint8_t)f->ca, 0x81, 0x99 }, k8[6] = { 0, 0, 0, (uint8_t)f->ca, 0x81, 0x08 },
+		kx[6] = { 0, 0, 0, 7, 0x81, 0x01 };
+	raw_put(f->dir, "revoked", k3, sizeof(k3), NULL, 0);  /* a revoked certificate missing */
+	f->st = store_open(f->dir, STORE_RDONLY, 0, &err);
+	assert_non_null(f->st);
+	assert_int_equal(store_check(f->st), 1);
+	store_close(f->st);
+	raw_put(f->dir, "revoked", k4, sizeof(k4), good, sizeof(good));          /* a good one listed */
+	raw_put(f->dir, "revoked", k99, sizeof(k99), revoked, sizeof(revoked));  /* no such certificate */
+	raw_put(f->dir, "revoked", kx, sizeof(kx), revoked, sizeof(revoked));    /* nor such an issuer, at the end */
+	raw_put(f->dir, "revoked", k8, sizeof(k8), other, sizeof(other));        /* not the record */
+	f->st = store_open(f->dir, STORE_RDONLY, 0, &err);
+	assert_non_null(f->st);
+	assert_int_equal(store_check(f->st), 5);
+	/* The walk lists what the index says (the check is what finds the rest), good records excepted. */
+	assert_int_equal(store_revoked_foreach(f->st, f->ca, rev_collect, l), 0);
+	assert_int_equal(l->n, 4);
+	assert_string_equal(l->hex[0], "08");
+	assert_int_equal(l->rec[0].revoked_at, 1600000000);
+	assert_string_equal(l->hex[1], "0D");
+	assert_string_equal(l->hex[2], "12");
+	assert_string_equal(l->hex[3], "99");
+	store_close(f->st);
+	/* A value that does not decode: the walk refuses (no CRL from it), the check counts it as differing. */
+	raw_put(f->dir, "revoked", k8, sizeof(k8), "x", 1);
+	f->st = store_open(f->dir, STORE_RDONLY, 0, &err);
+	assert_non_null(f->st);
+	assert_int_equal(store_check(f->st), 5);
+	l->n = 0;
+	assert_int_equal(store_revoked_foreach(f->st, f->ca, rev_collect, l), VA_ERR_STORE);
+	store_close(f->st);
+
+	/* A store of the current version without its index does not open (an empty index would list nothing). */
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+	assert_int_equal(mdb_env_open(env, f->dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "revoked", 0, &dbi), 0);
+	assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	assert_null(store_open(f->dir, STORE_RDONLY, 0, &err));
+	assert_int_equal(err, VA_ERR_SCHEMA);
+	assert_null(store_open(f->dir, STORE_RDWR, 0, &err));
+	assert_int_equal(err, VA_ERR_SCHEMA);
+	f->st = store_open(f->dir, STORE_RDWR | STORE_CREATE, 0, &err);
+	assert_null(f->st);
+	assert_int_equal(err, VA_ERR_SCHEMA);
+	free(l);
 }
 
 /* ---- threads ---- */
@@ -1595,12 +2032,18 @@ static void test_map_growth(void **state)
 	b = store_batch_begin(f->st, &err);
 	for (int i = 0; i < 30000; i++) {
 		struct store_serial s = tsl_serial_rand(3, (uint64_t)i);
-		struct store_cert_rec g = tsl_good(1900000000);
+		/* One in a hundred revoked: the index grows in the transactions that are replayed after a full map. */
+		struct store_cert_rec g = i % 100 == 42 ? tsl_revoked(1900000000, STORE_REASON_SUPERSEDED, 1700000000)
+						       : tsl_good(1900000000);
 		assert_int_equal(store_batch_put(b, f->ca, &s, &g), 0);
 	}
 	assert_int_equal(store_batch_end(b, 1), 0);
+	uint64_t listed = 0;
+	assert_int_equal(store_revoked_foreach(f->st, f->ca, count_revoked, &listed), 0);
+	assert_int_equal(listed, 300);
 	assert_int_equal(store_stats_get(f->st, &stats), 0);
 	assert_int_equal(stats.certs, 30300);
+	assert_int_equal(stats.revoked, 300);
 	assert_true(stats.map_size >= 4 * 1024 * 1024);
 	struct store_serial last = tsl_serial_rand(3, 29999);
 	assert_int_equal(store_cert_get(f->st, f->ca, &last, &r), 0);
@@ -1634,6 +2077,10 @@ int main(void)
 		T(test_backup),
 		T(test_schema),
 		T(test_damaged_values),
+		T(test_revidx_transitions),
+		T(test_revidx_foreach),
+		T(test_revidx_upgrade),
+		T(test_revidx_tampered),
 		T(test_threads),
 		T(test_close_with_live_threads),
 		T(test_get_no_alloc),

@@ -1,7 +1,8 @@
 /*
  * test_store_proc.c: the store shared by processes. Every process forks before it opens the store.
  *  - a reader process walking snapshots while a writer process revokes pairs of certificates in single
- *    transactions never sees one of a pair revoked without the other;
+ *    transactions never sees one of a pair revoked without the other, in the certificates or in the revoked
+ *    index;
  *  - a writer killed with SIGKILL in the middle of a large import (inside an open write transaction) leaves a
  *    store that opens, passes store_check and holds whole batches only; importing again completes it with the
  *    exact final content;
@@ -139,6 +140,17 @@ static int pair_reader(const char *dir, uint32_t ca, int ready_fd, int stop_fd)
 		}
 		if (revoked < last_revoked)
 			return 13; /* snapshots never go back in time */
+		/* The revoked index is written in the same transactions: through it, pairs are whole too. */
+		struct pair_scan q = { .n = 0 };
+		if (store_revoked_foreach(st, ca, pair_collect, &q) != 0)
+			return 16;
+		for (int i = 0; i < 2 * PAIRS; i += 2)
+			if (q.status[i] != q.status[i + 1]) {
+				fprintf(stderr, "pair %d half-listed in the revoked index\n", i / 2);
+				return 17;
+			}
+		if (q.n < 2 * revoked)
+			return 18; /* a later snapshot lists at least what an earlier one had revoked */
 		last_revoked = revoked;
 		if (revoked > 0 && revoked < PAIRS)
 			saw_middle = 1;
@@ -220,6 +232,13 @@ static struct store_cert_rec import_rec(uint64_t i)
 	return tsl_good(1900000000 + (int64_t)(i % 1000));
 }
 
+static int count_listed(void *arg, const struct store_serial *s, const struct store_cert_rec *rec)
+{
+	(void)s;
+	*(uint64_t *)arg += rec->status != STORE_GOOD;
+	return 0;
+}
+
 /* Child: imports, and once KILL_AT records are in (5 batches committed, half of the 6th written in the open
  * transaction) it says so and waits to be killed. */
 static int import_child(const char *dir, uint32_t ca, int ready_fd, int block_fd)
@@ -284,6 +303,9 @@ static void test_sigkill_during_import(void **state)
 	assert_int_equal(store_check(st), 0);
 	assert_int_equal(store_stats_get(st, &stats), 0);
 	assert_int_equal(stats.certs, 5 * LIM_STORE_BATCH); /* whole batches only */
+	uint64_t listed_killed = 0;
+	assert_int_equal(store_revoked_foreach(st, f->ca, count_listed, &listed_killed), 0);
+	assert_int_equal(listed_killed, stats.revoked + stats.hold); /* the index holds whole batches too */
 	assert_int_equal(stats.changes, 5 * LIM_STORE_BATCH + 1);
 	for (uint64_t i = 0; i < 5 * LIM_STORE_BATCH; i += 997) {
 		struct store_serial s = tsl_serial_rand(42, i);
@@ -317,6 +339,9 @@ static void test_sigkill_during_import(void **state)
 
 	/* Exact final content. */
 	assert_int_equal(store_stats_get(st, &stats), 0);
+	uint64_t listed = 0;
+	assert_int_equal(store_revoked_foreach(st, f->ca, count_listed, &listed), 0);
+	assert_int_equal(listed, want_revoked + want_hold);
 	assert_int_equal(stats.certs, IMPORT_N);
 	assert_int_equal(stats.revoked, want_revoked);
 	assert_int_equal(stats.hold, want_hold);
