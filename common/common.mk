@@ -1,1 +1,4 @@
 COMMON_SRCS += common/err.c common/clock.c common/log.c
+# shutdown.c: signals, the main thread's loop and the bounded end of the daemons.
+COMMON_SRCS += common/shutdown.c
+UNIT_TESTS += test_shutdown

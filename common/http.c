@@ -25,7 +25,6 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -140,10 +139,6 @@ struct http_server {
 	metrics_gauge *q_g;
 	metrics_counter *deferred, *overflow;
 };
-
-/* Signal flags: the only state a handler touches (style: handlers set flags and return). */
-static volatile sig_atomic_t http_sig_term;
-static volatile sig_atomic_t http_sig_hup;
 
 void http_conf_defaults(struct http_conf *c)
 {
@@ -1189,8 +1184,8 @@ http_server *http_start(const struct http_conf *conf, const struct http_route *r
 		sigemptyset(&pipe_sa.sa_mask);
 		sigaction(SIGPIPE, &pipe_sa, NULL);
 	}
-	/* The pool threads inherit this mask: SIGTERM/SIGHUP/SIGINT are then taken by the main thread, whose
-	 * http_main_loop waits for them. */
+	/* The pool threads and workers inherit this mask: SIGTERM/SIGHUP/SIGINT are never taken by them (in a daemon
+	 * the signal thread of shutdown.c waits for them, and blocks them in every thread anyway). */
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
@@ -1322,83 +1317,4 @@ int http_stop(http_server *srv)
 		close(srv->lsock);
 	http_server_free(srv);
 	return VA_OK;
-}
-
-/* ---- signal loop ---- */
-
-static void http_on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		http_sig_hup = 1;
-	else
-		http_sig_term = 1;
-}
-
-static long long http_ms_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int http_main_loop(int (*reload)(void *arg), void (*tick)(void *arg), unsigned tick_ms, void *arg)
-{
-	struct sigaction sa;
-	sigset_t block, old, waitmask;
-	long long next_tick, now, wait_ms;
-	int rc;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = http_on_signal;
-	sigemptyset(&sa.sa_mask);
-	http_sig_term = 0;
-	http_sig_hup = 0;
-	if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0 ||
-	    sigaction(SIGHUP, &sa, NULL) != 0)
-		return VA_ERR_IO;
-	/* Blocked except inside ppoll(): a signal arriving between the flag test and the wait cannot be lost. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	waitmask = old;
-	sigdelset(&waitmask, SIGTERM);
-	sigdelset(&waitmask, SIGINT);
-	sigdelset(&waitmask, SIGHUP);
-
-	next_tick = http_ms_now() + tick_ms;
-	while (!http_sig_term) {
-		if (http_sig_hup) {
-			http_sig_hup = 0;
-			if (reload != NULL) {
-				rc = reload(arg);
-				if (rc != 0)
-					log_err("reload failed (%s); the previous configuration stays",
-						va_strerror(rc));
-				else
-					log_info("configuration reloaded");
-			}
-			continue;
-		}
-		now = http_ms_now();
-		if (tick != NULL && now >= next_tick) {
-			tick(arg);
-			next_tick += tick_ms > 0 ? tick_ms : 1000;
-			if (next_tick <= now)
-				next_tick = now + (tick_ms > 0 ? tick_ms : 1000);
-			continue;
-		}
-		/* Another thread (one not started by http_start) may take the signal: the flag is then seen at the
-		 * latest after this slice. */
-		wait_ms = 250;
-		if (tick != NULL && next_tick - now < wait_ms)
-			wait_ms = next_tick - now;
-		struct timespec ts = { (time_t)(wait_ms / 1000), (long)(wait_ms % 1000) * 1000000L };
-		if (ppoll(NULL, 0, &ts, &waitmask) < 0 && errno != EINTR)
-			log_warn("ppoll: %s", strerror(errno));
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return 0;
 }

@@ -168,12 +168,4 @@ long http_inflight(const http_server *srv);
  * http_stop again waits another drain_timeout (tests release the job, then stop for good). */
 VA_MUST_CHECK int http_stop(http_server *srv);
 
-/* Signal loop for daemons, run on the main thread after http_start: installs SIGTERM/SIGINT/SIGHUP handlers that
- * only set flags, then waits. On SIGHUP calls reload(arg) (its failure is logged, the old configuration stays);
- * on SIGTERM/SIGINT returns 0 (the caller then calls http_stop, which drains within drain_timeout). tick(arg), if set, is called
- * about every tick_ms milliseconds (0: every second) from the main thread (cache refresh, CRL timers). The
- * pool threads started by http_start block these signals; a signal taken by another thread is still seen
- * within 250 ms. Returns VA_ERR_IO if the handlers cannot be installed. */
-int http_main_loop(int (*reload)(void *arg), void (*tick)(void *arg), unsigned tick_ms, void *arg);
-
 #endif

@@ -23,6 +23,12 @@
 #define LIM_HTTP_DRAIN_TIMEOUT_MAX 3600
 #define LIM_HTTP_HEADERS_MAX 8              /* extra response headers a handler may set */
 
+/* Daemon shutdown. SIGTERM: the process ends within drain_timeout + this, whatever thread is stuck (common/shutdown.h). It covers
+ * what follows the drain (closing connections, freeing, the PKCS#11 module's C_Finalize) and the time the main
+ * thread may take to start the drain. */
+#define LIM_SHUTDOWN_GRACE_MS 2000
+#define LIM_SHUTDOWN_REPEAT_MS 1000         /* a SIGTERM/SIGINT this long after the first ends the process at once */
+
 /* Certificates and serials */
 #define LIM_SERIAL_MAX 32                   /* RFC 5280 4.1.2.2 allows 20 octets; accept real-world overshoot */
 #define LIM_CERT_DER_MAX (64 * 1024)

@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "crlgen.h"
 #include "log.h"
+#include "shutdown.h"
 
 struct ctx {
 	const char *file;
@@ -157,7 +158,10 @@ static void tick(void *arg)
 	struct ctx *c = arg;
 	time_t now = clock_now_sec();
 
-	for (size_t i = 0; i < c->njobs; i++)
+	/* A publication signs in the HSM, on this thread: named for the shutdown watchdog's report. After SIGTERM the
+	 * CRL being built is finished (within the bound) and the next ones wait for the next start. */
+	shutdown_phase_set("tick: CRL publication");
+	for (size_t i = 0; i < c->njobs && !shutdown_requested(); i++)
 		job_tick(c, i, now);
 	/* Also picks up what `crlgen --once` or another node put in the directory. */
 	crl_served_refresh(c->served);
@@ -239,16 +243,19 @@ static int run_daemon(struct ctx *c)
 	route.arg = c->served;
 	/* First publications before listening, so /readyz is true as soon as it can be. */
 	tick(c);
+	shutdown_phase_set("start");
 	srv = http_start(&c->conf->http, &route, 1, ready, c, c->m);
 	if (srv == NULL)
 		return 1;
-	rc = http_main_loop(reload, tick, 1000, c);
+	rc = shutdown_loop(reload, tick, 1000, c);
+	shutdown_phase_set("drain");
 	/* Past http.drain_timeout a request still runs and uses c: end the process without freeing anything under
 	 * it (exit() would also run library cleanups). */
 	if (http_stop(srv) != VA_OK) {
 		log_err("crlgen: exiting with a request still running");
 		_exit(1);
 	}
+	shutdown_phase_set("freeing");
 	return rc == 0 ? 0 : 1;
 }
 
@@ -292,6 +299,15 @@ int main(int argc, char **argv)
 	}
 	c.conf = conf;
 	c.file = file;
+	/* The daemon, before any thread (the HTTP server's, a PKCS#11 module's started by ctx_open): they all block
+	 * the signals. --once keeps the default dispositions: SIGTERM ends it at once, as any command. */
+	if (!once) {
+		if (shutdown_start() != VA_OK)
+			goto out;
+		/* http settings change only with a restart: the bound stays that of the start. */
+		shutdown_set_drain_timeout(conf->http.drain_timeout);
+		shutdown_phase_set("start: opening signers");
+	}
 	if (ctx_open(&c) != 0)
 		goto out;
 	rc = once ? run_once(&c, delta_only) : run_daemon(&c);
@@ -299,5 +315,6 @@ out:
 	ctx_close(&c);
 	free(conf);
 	config_free(cfg);
+	shutdown_phase_set("exiting (library cleanups)");
 	return rc;
 }

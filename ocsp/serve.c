@@ -15,6 +15,7 @@
 #include "request.h"
 #include "responder.h"
 #include "response.h"
+#include "shutdown.h"
 
 struct ocspd {
 	const char *path;
@@ -210,6 +211,7 @@ static void ocspd_tick(void *arg)
 {
 	struct ocspd *d = arg;
 
+	shutdown_phase_set("tick: change log");
 	pthread_rwlock_rdlock(&d->lock);
 	ocsp_responder_tick(d->r);
 	pthread_rwlock_unlock(&d->lock);
@@ -244,17 +246,22 @@ static int ocspd_reload(void *arg)
 		return VA_ERR_CONFIG;
 	if (strcmp(conf->store.path, d->conf->store.path) != 0 || memcmp(&conf->http, &d->conf->http, sizeof(conf->http)))
 		log_warn("ocspd: store and http settings change only with a restart");
+	/* Each step can hang in the HSM (a test signature, a request holding the lock while it signs, the old
+	 * pre-production thread inside C_Sign): named for the shutdown watchdog's report. */
+	shutdown_phase_set("reload: opening signers");
 	nr = ocsp_responder_new(conf, d->st, &d->cnt, &rc);
 	if (nr == NULL) {
 		free(conf);
 		return rc;
 	}
+	shutdown_phase_set("reload: waiting for requests using the old configuration");
 	pthread_rwlock_wrlock(&d->lock);
 	old = d->r;
 	oldconf = d->conf;
 	d->r = nr;
 	d->conf = conf;
 	pthread_rwlock_unlock(&d->lock);
+	shutdown_phase_set("reload: stopping the old pre-production thread");
 	ocsp_responder_free(old);
 	free(oldconf);
 	log_info("ocspd: configuration reloaded");
@@ -293,6 +300,11 @@ int ocspd_run(const char *path, int check_only)
 		ex = 0;
 		goto out;
 	}
+	/* Before any thread (pre-production, the HTTP server, a PKCS#11 module's): they all block the signals. */
+	if (shutdown_start() != VA_OK)
+		goto out;
+	/* http settings change only with a restart: the bound stays that of the start. */
+	shutdown_set_drain_timeout(d.conf->http.drain_timeout);
 	d.st = store_open(d.conf->store.path, STORE_RDONLY, d.conf->store.map_size, &rc);
 	if (d.st == NULL) {
 		log_err("ocspd: store %s: %s", d.conf->store.path, va_strerror(rc));
@@ -300,6 +312,7 @@ int ocspd_run(const char *path, int check_only)
 	}
 	d.m = metrics_new("ocspd_");
 	ocsp_counters_init(&d.cnt, d.m);
+	shutdown_phase_set("start: opening signers");
 	d.r = ocsp_responder_new(d.conf, d.st, &d.cnt, &rc);
 	if (d.r == NULL) {
 		log_err("ocspd: cannot start: %s", va_strerror(rc));
@@ -310,10 +323,11 @@ int ocspd_run(const char *path, int check_only)
 		goto out;
 	log_info("ocspd: listening on %s:%u", d.conf->http.listen, (unsigned)http_port(srv));
 	/* ~200 ms: a revoked certificate is never served "good" more than a second after the change. */
-	rc = http_main_loop(ocspd_reload, ocspd_tick, 200, &d);
+	rc = shutdown_loop(ocspd_reload, ocspd_tick, 200, &d);
 	ex = rc == 0 ? 0 : 1;
 out:
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	shutdown_phase_set("drain");
 	/* Pre-production is only an optimisation: it stops now, so that it has the whole drain to end its signature. */
 	ocsp_responder_stop_request(d.r);
 	/* Past http.drain_timeout a request still runs (a signature hung in the HSM) and uses d: end the process
@@ -323,14 +337,17 @@ out:
 		_exit(1);
 	}
 	/* Pre-production signs too, and may be the one stuck: it gets what is left of the drain; the same ending. */
+	shutdown_phase_set("stopping pre-production");
 	if (d.r != NULL && ocsp_responder_stop(d.r, drain_left_ms(&d, &t0)) != VA_OK) {
 		log_err("ocspd: exiting with pre-production still running");
 		_exit(1);
 	}
+	shutdown_phase_set("freeing");
 	ocsp_responder_free(d.r);
 	metrics_free(d.m);
 	store_close(d.st);
 	free(d.conf);
 	pthread_rwlock_destroy(&d.lock);
+	shutdown_phase_set("exiting (library cleanups)");
 	return ex;
 }

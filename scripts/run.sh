@@ -3,7 +3,8 @@
 #   1. run/ (git-ignored): the demo PKI and SoftHSM2 token (scripts/pki.sh run), run/va.conf (from conf/va.conf)
 #   2. the store: vactl init, ca add ca1/ca2/cafile, import of the three openssl ca index.txt files
 #   3. starts whichever of bin/ocspd, bin/tsad, bin/crlgen exist, waits for their /readyz, prints what to try
-#   4. Ctrl-C (or SIGTERM) stops them cleanly (SIGTERM, wait, SIGKILL only after 10 s)
+#   4. Ctrl-C (or SIGTERM) stops them cleanly (SIGTERM, wait, SIGKILL only after 15 s: the services end by
+#      themselves within http.drain_timeout, 10 s by default, + 2 s)
 # Running it again reuses everything in run/ (delete run/ for a fresh start). Logs: run/log/NAME.log.
 # Environment: RUN_DIR (default run), BIN (default bin), VA_PKI_KEYTYPE=ec for EC keys (fresh run/ only).
 set -euo pipefail
@@ -81,9 +82,9 @@ stop_all() {
 	say "stopping ${names[*]}"
 	for i in "${!pids[@]}"; do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
 	for i in "${!pids[@]}"; do
-		for _ in $(seq 100); do kill -0 "${pids[$i]}" 2>/dev/null || break; sleep 0.1; done
+		for _ in $(seq 150); do kill -0 "${pids[$i]}" 2>/dev/null || break; sleep 0.1; done
 		if kill -0 "${pids[$i]}" 2>/dev/null; then
-			echo "${names[$i]} did not stop in 10 s: SIGKILL"
+			echo "${names[$i]} did not stop in 15 s: SIGKILL"
 			kill -KILL "${pids[$i]}" 2>/dev/null || true
 		fi
 		wait "${pids[$i]}" 2>/dev/null && echo "${names[$i]} stopped" || echo "${names[$i]} exited with status $?"

@@ -64,6 +64,35 @@ daemon_stop() {
 	return $rc
 }
 
+# term_timed NAME: SIGTERM to daemon NAME, then waits for its end (at most 15 s: past it, SIGKILL and fail, since
+# the bug to catch is a process that never exits). Sets term_ms (from the signal to the exit) and term_rc.
+term_timed() {
+	local pidvar="${1}_pid" t0 t1 i
+	local pid=${!pidvar}
+	t0=$EPOCHREALTIME
+	kill -TERM "$pid"
+	for ((i = 0; i < 1500; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.01; done
+	t1=$EPOCHREALTIME
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -9 "$pid"
+		fail "$1 still running 15 s after SIGTERM"
+	fi
+	term_rc=0
+	wait "$pid" || term_rc=$?
+	term_ms=$(((${t1/./} - ${t0/./}) / 1000))
+	echo "SIGTERM to exit of $1: $term_ms ms, status $term_rc"
+}
+
+# wait_lines FILE N [seconds]: until FILE has at least N lines (e.g. the test PKCS#11 module's ".entered" file).
+wait_lines() {
+	local i secs=${3:-20}
+	for ((i = 0; i < secs * 10; i++)); do
+		[ -e "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	fail "$1: fewer than $2 line(s) after ${secs}s"
+}
+
 # wait_http URL [seconds]: until the URL answers 200 (readiness, not sleep).
 wait_http() {
 	local url=$1 secs=${2:-20} i

@@ -24,6 +24,7 @@
 #include "metrics.h"
 #include "request.h"
 #include "serial.h"
+#include "shutdown.h"
 #include "signer.h"
 #include "store.h"
 #include "token.h"
@@ -572,13 +573,18 @@ static void tsad_tick(void *arg)
 
 	pthread_rwlock_rdlock(&d->lock);
 	if (!signer_ready(d->gen->sg)) {
+		/* A reconnection and a test signature: may hang in the HSM (named for the shutdown watchdog). */
+		shutdown_phase_set("tick: signer probe");
 		if (signer_probe(d->gen->sg) == 0)
 			log_info("tsad: signer %s is back", signer_name(d->gen->sg));
 	}
 	bad = tsa_clock_check(d->gen->clk, &why) != 0;
 	pthread_rwlock_unlock(&d->lock);
-	if (atomic_load(&d->reserve_failed) && tsa_serial_reserve_ahead(d->serial) == 0)
-		log_info("tsad: serial reservations work again");
+	if (atomic_load(&d->reserve_failed)) {
+		shutdown_phase_set("tick: serial reservation");
+		if (tsa_serial_reserve_ahead(d->serial) == 0)
+			log_info("tsad: serial reservations work again");
+	}
 	if (bad && !d->clock_bad)
 		log_warn("tsad: not issuing tokens: %s", why);
 	else if (!bad && d->clock_bad)
@@ -589,19 +595,25 @@ static void tsad_tick(void *arg)
 static int tsad_reload(void *arg)
 {
 	struct tsad *d = arg;
-	struct tsad_gen *g = gen_load(d->path, 0), *old;
+	struct tsad_gen *g, *old;
 
+	/* Each step can hang in the HSM (the new signer's test signature, a request holding the lock while it signs,
+	 * the old signer's C_Finalize): named for the shutdown watchdog's report. */
+	shutdown_phase_set("reload: opening the signer");
+	g = gen_load(d->path, 0);
 	if (g == NULL)
 		return VA_ERR_CONFIG;
 	if (strcmp(g->conf.name, d->gen->conf.name) != 0 || strcmp(g->conf.store.path, d->gen->conf.store.path) != 0 ||
 	    memcmp(&g->conf.http, &d->gen->conf.http, sizeof(g->conf.http)) != 0 ||
 	    g->conf.serial_block != d->gen->conf.serial_block)
 		log_warn("tsad: store, name, serial_block and http settings change only with a restart");
+	shutdown_phase_set("reload: waiting for requests using the old configuration");
 	pthread_rwlock_wrlock(&d->lock);
 	old = d->gen;
 	tsa_clock_take_over(g->clk, old->clk);
 	d->gen = g;
 	pthread_rwlock_unlock(&d->lock);
+	shutdown_phase_set("reload: closing the old signer");
 	gen_free(old);
 	log_info("tsad: configuration reloaded");
 	return 0;
@@ -637,6 +649,11 @@ int tsad_run(const char *path, int check_only)
 	atomic_init(&d.last_err_log, 0);
 	d.path = path;
 	pthread_rwlock_init(&d.lock, NULL);
+	/* Before any thread (the HTTP server's, a PKCS#11 module's started by gen_load): they all block the
+	 * signals. */
+	if (!check_only && shutdown_start() != VA_OK)
+		goto out;
+	shutdown_phase_set("start: opening the signer");
 	d.gen = gen_load(path, check_only);
 	if (d.gen == NULL) {
 		log_err("tsad: %s: not starting", path);
@@ -647,6 +664,9 @@ int tsad_run(const char *path, int check_only)
 		ex = 0;
 		goto out;
 	}
+	/* http settings change only with a restart: the bound stays that of the start. */
+	shutdown_set_drain_timeout(d.gen->conf.http.drain_timeout);
+	shutdown_phase_set("start");
 	snprintf(d.counter, sizeof(d.counter), "tsa-serial/%s", d.gen->conf.name);
 	/* Read-write, never created here: a typo in the path must not start a fresh counter (and reuse serials). */
 	d.st = store_open(d.gen->conf.store.path, STORE_RDWR, d.gen->conf.store.map_size, &rc);
@@ -664,19 +684,22 @@ int tsad_run(const char *path, int check_only)
 		goto out;
 	log_info("tsad: listening on %s:%u, serials from %s", d.gen->conf.http.listen, (unsigned)http_port(srv),
 		 d.counter);
-	rc = http_main_loop(tsad_reload, tsad_tick, 1000, &d);
+	rc = shutdown_loop(tsad_reload, tsad_tick, 1000, &d);
 	ex = rc == 0 ? 0 : 1;
 out:
+	shutdown_phase_set("drain");
 	/* Past http.drain_timeout a token is still being signed (a PKCS#11 call hung in the HSM) and uses d: end the
 	 * process without freeing anything under it (exit() would also run OpenSSL's and the module's cleanups). */
 	if (http_stop(srv) != VA_OK) {
 		log_err("tsad: exiting with a request still running");
 		_exit(1);
 	}
+	shutdown_phase_set("freeing");
 	tsa_serial_free(d.serial);
 	gen_free(d.gen);
 	metrics_free(d.m);
 	store_close(d.st);
 	pthread_rwlock_destroy(&d.lock);
+	shutdown_phase_set("exiting (library cleanups)");
 	return ex;
 }

@@ -2,9 +2,13 @@
  * p11_hang.c: a PKCS#11 module for tests only (built into $(BUILD)/tests/libp11hang.so, never into bin/ nor
  * installed). It forwards every call to a real module (VA_TEST_P11_MODULE, SoftHSM2 by default), except that
  * C_Sign blocks, as a hung HSM would, for as long as the file named by VA_TEST_P11_HANG exists. When a call
- * starts blocking it creates "<that file>.entered", so that a test can wait for the hang instead of sleeping.
+ * starts blocking it appends a line to "<that file>.entered" ("main" or "other": the thread it blocks), so that a
+ * test can wait for the hang (or for several) instead of sleeping.
  * VA_TEST_P11_HANG_SKIP=N lets the process's first N C_Sign calls through regardless (a daemon's start-up key
  * check), so that a test can make a later signer hang from the start.
+ * VA_TEST_P11_HANG_THREAD=main only blocks calls made on the process's main thread (a daemon's reload or tick:
+ * what its signal loop used to wait on), =other only calls made on any other thread (requests, pre-production);
+ * unset, every call.
  *
  * A daemon uses it through its signer's `module` key; nothing in the daemon knows it is being tested.
  */
@@ -16,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <string.h>
+
 #include <p11-kit/pkcs11.h>
 
 #define P11_HANG_DEFAULT_MODULE "/usr/lib/softhsm/libsofthsm2.so"
@@ -26,21 +32,38 @@ static CK_FUNCTION_LIST p11_hang_list;
 static CK_C_Sign p11_hang_real_sign;
 static atomic_ulong p11_hang_calls;
 
+/* Whether this call is one VA_TEST_P11_HANG_THREAD selects; *kind is set to the thread's kind. */
+static int p11_hang_selected(const char **kind)
+{
+	const char *only = getenv("VA_TEST_P11_HANG_THREAD");
+
+	*kind = gettid() == getpid() ? "main" : "other";
+	return only == NULL || only[0] == '\0' || strcmp(only, *kind) == 0;
+}
+
 static void p11_hang_wait(void)
 {
 	const char *flag = getenv("VA_TEST_P11_HANG");
 	const char *skip = getenv("VA_TEST_P11_HANG_SKIP");
-	char entered[4096];
-	int fd;
+	const char *kind;
+	char entered[4096], line[8];
+	ssize_t w;
+	int fd, n;
 
 	if (atomic_fetch_add(&p11_hang_calls, 1) < (skip != NULL ? strtoul(skip, NULL, 10) : 0))
 		return;
-	if (flag == NULL || access(flag, F_OK) != 0)
+	if (flag == NULL || access(flag, F_OK) != 0 || !p11_hang_selected(&kind))
 		return;
 	if (snprintf(entered, sizeof(entered), "%s.entered", flag) < (int)sizeof(entered)) {
-		fd = open(entered, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-		if (fd >= 0)
+		fd = open(entered, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			/* One write with O_APPEND: lines of threads blocking at once do not mix. A failed write
+			 * only leaves a test waiting in vain for the line (it then fails on its own bound). */
+			n = snprintf(line, sizeof(line), "%s\n", kind);
+			w = write(fd, line, (size_t)n);
+			(void)w;
 			close(fd);
+		}
 	}
 	while (access(flag, F_OK) == 0)
 		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);

@@ -25,6 +25,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "shutdown.h"
 
 /* The six X that mkstemp/mkdtemp replace, spelled so that marker searches do not take them for a to-do. */
 static const char MKTEMP_TAIL[] = { 'X', 'X', 'X', 'X', 'X', 'X', '\0' };
@@ -1386,81 +1387,6 @@ static void test_defer_inline(void **state)
 	assert_int_equal(atomic_load(&f->svc.overflow_freed), 1);
 }
 
-/* http_main_loop: SIGHUP reloads, ticks run, SIGTERM returns; then http_stop drains. */
-struct loop_ctx {
-	struct fx *f;
-	atomic_int reloads;
-	atomic_int ticks;
-	int fail_reload;
-};
-
-static int loop_reload(void *arg)
-{
-	struct loop_ctx *l = arg;
-
-	atomic_fetch_add(&l->reloads, 1);
-	return l->fail_reload ? VA_ERR_CONFIG : 0;
-}
-
-static void loop_tick(void *arg)
-{
-	struct loop_ctx *l = arg;
-
-	atomic_fetch_add(&l->ticks, 1);
-}
-
-static void *signaller(void *arg)
-{
-	struct loop_ctx *l = arg;
-	struct timespec ts = { 0, 100 * 1000 * 1000 };
-
-	nanosleep(&ts, NULL);
-	kill(getpid(), SIGHUP);
-	for (int i = 0; i < 200 && atomic_load(&l->reloads) < 1; i++)
-		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
-	l->fail_reload = 1;
-	kill(getpid(), SIGHUP);
-	for (int i = 0; i < 200 && atomic_load(&l->reloads) < 2; i++)
-		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
-	/* a request in flight when SIGTERM comes */
-	for (int i = 0; i < 300 && http_inflight(l->f->srv) < 1; i++)
-		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
-	kill(getpid(), SIGTERM);
-	return NULL;
-}
-
-static void test_main_loop_signals(void **state)
-{
-	struct fx *f = *state;
-	struct loop_ctx l = { .f = f };
-	struct client c = { 0 };
-	pthread_t ts, tc;
-	struct sigaction old_term, old_hup, old_int;
-
-	sigaction(SIGTERM, NULL, &old_term);
-	sigaction(SIGHUP, NULL, &old_hup);
-	sigaction(SIGINT, NULL, &old_int);
-	f->svc.slow_ms = 600;
-	fx_start(f, 1);
-	c.port = f->port;
-	assert_int_equal(pthread_create(&tc, NULL, slow_client, &c), 0);
-	assert_int_equal(pthread_create(&ts, NULL, signaller, &l), 0);
-	assert_int_equal(http_main_loop(loop_reload, loop_tick, 20, &l), 0);
-	/* SIGTERM came while /slow was running */
-	assert_int_equal(atomic_load(&f->svc.slow_started), 1);
-	fx_stop(f);
-	pthread_join(ts, NULL);
-	pthread_join(tc, NULL);
-	assert_int_equal(atomic_load(&l.reloads), 2);
-	assert_true(atomic_load(&l.ticks) >= 3);
-	assert_int_equal(c.rc, 0);
-	assert_int_equal(c.r.status, 200);
-	assert_int_equal(c.r.body_len, 8192);
-	sigaction(SIGTERM, &old_term, NULL);
-	sigaction(SIGHUP, &old_hup, NULL);
-	sigaction(SIGINT, &old_int, NULL);
-}
-
 static atomic_int stop_thread_rc;
 
 static void *stop_thread(void *srv)
@@ -1594,6 +1520,9 @@ static int serve(const char *portfile)
 	int rc;
 
 	log_init("test_http", 0, LOG_LVL_INFO);
+	/* As the daemons: signals taken by the shutdown module's thread (before the server's threads exist). */
+	if (shutdown_start() != VA_OK)
+		return 1;
 	http_conf_defaults(&f.conf);
 	f.conf.port = 0;
 	f.conf.timeout = 2;
@@ -1604,7 +1533,7 @@ static int serve(const char *portfile)
 	fp = fopen(portfile, "w");
 	if (fp == NULL || fprintf(fp, "%u\n", (unsigned)f.port) < 0 || fclose(fp) != 0)
 		return 1;
-	rc = http_main_loop(serve_reload, NULL, 0, NULL);
+	rc = shutdown_loop(serve_reload, NULL, 0, NULL);
 	log_info("draining");
 	fx_stop(&f);
 	log_info("stopped");
@@ -1628,7 +1557,6 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_keepalive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zero_copy_and_bad_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drain_on_stop, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_main_loop_signals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readyz_while_draining, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_response_helpers, setup, teardown),
