@@ -132,6 +132,24 @@ int der_oid_eq(const struct der_tlv *t, const uint8_t *want, size_t wantlen)
 	return t->len == wantlen && memcmp(t->c, want, wantlen) == 0;
 }
 
+int der_ext_next(struct der_cur *cur, struct der_tlv *oid, struct der_tlv *crit, struct der_tlv *value)
+{
+	struct der_cur e;
+	struct der_tlv ext;
+
+	memset(crit, 0, sizeof(*crit));
+	if (der_expect(cur, DER_SEQUENCE, &ext) != 0)
+		return VA_ERR_INVAL;
+	der_enter(&ext, &e);
+	if (der_expect(&e, DER_OID, oid) != 0)
+		return VA_ERR_INVAL;
+	if (der_peek(&e) == DER_BOOLEAN && der_next(&e, crit) != 0)
+		return VA_ERR_INVAL;
+	if (der_expect(&e, DER_OCTET_STRING, value) != 0 || e.len != 0)
+		return VA_ERR_INVAL;
+	return 0;
+}
+
 static int digits(const uint8_t *p, int n, int *out)
 {
 	int v = 0;

@@ -107,6 +107,11 @@ VA_MUST_CHECK int der_bool_parse(const struct der_tlv *t, int *v);
 VA_MUST_CHECK int der_oid_check(const struct der_tlv *t);
 /* 1 if the content of t is the encoded OID content want[0..wantlen). */
 int der_oid_eq(const struct der_tlv *t, const uint8_t *want, size_t wantlen);
+/* Extension ::= SEQUENCE { extnID OBJECT IDENTIFIER, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }
+ * (RFC 5280 4.1): takes the next one from cur. crit is the BOOLEAN's TLV (crit->raw NULL when absent): what a
+ * critical flag may hold differs between protocols, so the caller judges it. The OID's content is not checked. */
+VA_MUST_CHECK int der_ext_next(struct der_cur *cur, struct der_tlv *oid, struct der_tlv *crit,
+			       struct der_tlv *value);
 /* UTCTime or GeneralizedTime (by t->tag) to seconds since the epoch; only the forms RFC 5280 4.1.2.5 allows
  * ("YYMMDDHHMMSSZ", YY < 50 meaning 20YY; "YYYYMMDDHHMMSSZ") and real dates. */
 VA_MUST_CHECK int der_time_parse(const struct der_tlv *t, int64_t *out);

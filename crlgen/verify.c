@@ -128,25 +128,16 @@ static int time_get(struct der_cur *c, int64_t *t)
 	return der_time_parse(&v, t);
 }
 
-/* Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }. */
+/* The next Extension of exts, its extnValue content as a cursor. */
 static int ext_get(struct der_cur *exts, struct der_tlv *oid, int *critical, struct der_cur *val)
 {
-	struct der_cur e;
-	struct der_tlv t;
+	struct der_tlv crit, t;
 
-	if (der_expect(exts, DER_SEQUENCE, &t) != 0)
+	if (der_ext_next(exts, oid, &crit, &t) != 0)
 		return VA_ERR_INVAL;
-	der_enter(&t, &e);
-	if (der_expect(&e, DER_OID, oid) != 0)
-		return VA_ERR_INVAL;
-	*critical = 0;
-	if (der_peek(&e) == DER_BOOLEAN) {
-		/* X.690 11.5: DER never encodes the default FALSE; 11.1: TRUE is 0xff. */
-		if (der_next(&e, &t) != 0 || t.len != 1 || t.c[0] != 0xff)
-			return VA_ERR_INVAL;
-		*critical = 1;
-	}
-	if (der_expect(&e, DER_OCTET_STRING, &t) != 0 || e.len != 0)
+	*critical = crit.raw != NULL;
+	/* X.690 11.5: DER never encodes the default FALSE; 11.1: TRUE is 0xff. */
+	if (*critical && (crit.len != 1 || crit.c[0] != 0xff))
 		return VA_ERR_INVAL;
 	der_enter(&t, val);
 	return 0;

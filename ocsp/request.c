@@ -72,8 +72,8 @@ static int certid_parse(const struct der_tlv *t, struct ocsp_certid *id)
 static int extensions_parse(const struct der_tlv *t, const struct ocsp_parse_limits *lim,
 			    struct ocsp_request *req, int request_level)
 {
-	struct der_cur c, ec;
-	struct der_tlv ext, oid, crit, val;
+	struct der_cur c;
+	struct der_tlv oid, crit, val;
 
 	der_enter(t, &c);
 	if (c.len == 0)
@@ -81,16 +81,9 @@ static int extensions_parse(const struct der_tlv *t, const struct ocsp_parse_lim
 	while (c.len) {
 		int critical = 0;
 
-		GUARD(der_expect(&c, DER_SEQUENCE, &ext));
-		der_enter(&ext, &ec);
-		GUARD(der_expect(&ec, DER_OID, &oid));
-		if (der_peek(&ec) == DER_BOOLEAN) {
-			GUARD(der_next(&ec, &crit));
+		GUARD(der_ext_next(&c, &oid, &crit, &val));
+		if (crit.raw != NULL)
 			GUARD(der_bool_parse(&crit, &critical));
-		}
-		GUARD(der_expect(&ec, DER_OCTET_STRING, &val));
-		if (ec.len != 0)
-			return VA_ERR_INVAL;
 		if (request_level && oid.len == sizeof(oid_nonce) && memcmp(oid.c, oid_nonce, oid.len) == 0) {
 			struct der_cur nc;
 			struct der_tlv n;

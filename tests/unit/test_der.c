@@ -262,6 +262,51 @@ static void test_bool_oid(void **state)
 	}
 }
 
+static void test_ext_next(void **state)
+{
+	static const struct {
+		const char *name;
+		uint8_t in[24];
+		size_t len;
+		int rc;
+		int has_crit;
+	} v[] = {
+		{ "no critical", { 0x30, 0x07, 0x06, 0x01, 0x2a, 0x04, 0x02, 0x05, 0x00 }, 9, 0, 0 },
+		{ "critical TRUE", { 0x30, 0x0a, 0x06, 0x01, 0x2a, 0x01, 0x01, 0xff, 0x04, 0x02, 0x05, 0x00 }, 12, 0, 1 },
+		/* the BOOLEAN's value is the caller's to judge */
+		{ "critical 0x01", { 0x30, 0x0a, 0x06, 0x01, 0x2a, 0x01, 0x01, 0x01, 0x04, 0x02, 0x05, 0x00 }, 12, 0, 1 },
+		{ "empty extnValue", { 0x30, 0x05, 0x06, 0x01, 0x2a, 0x04, 0x00 }, 7, 0, 0 },
+		{ "no extnValue", { 0x30, 0x03, 0x06, 0x01, 0x2a }, 5, VA_ERR_INVAL, 0 },
+		{ "no extnID", { 0x30, 0x04, 0x04, 0x02, 0x05, 0x00 }, 6, VA_ERR_INVAL, 0 },
+		{ "extnValue not an OCTET STRING", { 0x30, 0x05, 0x06, 0x01, 0x2a, 0x05, 0x00 }, 7, VA_ERR_INVAL, 0 },
+		{ "trailing element", { 0x30, 0x09, 0x06, 0x01, 0x2a, 0x04, 0x02, 0x05, 0x00, 0x05, 0x00 }, 11,
+		  VA_ERR_INVAL, 0 },
+		{ "a SET", { 0x31, 0x07, 0x06, 0x01, 0x2a, 0x04, 0x02, 0x05, 0x00 }, 9, VA_ERR_INVAL, 0 },
+		{ "critical after extnValue", { 0x30, 0x0a, 0x06, 0x01, 0x2a, 0x04, 0x02, 0x05, 0x00, 0x01, 0x01, 0xff },
+		  12, VA_ERR_INVAL, 0 },
+		{ "truncated", { 0x30, 0x07, 0x06, 0x01, 0x2a, 0x04, 0x02, 0x05 }, 8, VA_ERR_INVAL, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N(v); i++) {
+		struct der_cur cur;
+		struct der_tlv oid, crit, val;
+
+		print_message("%s\n", v[i].name);
+		der_init(&cur, v[i].in, v[i].len);
+		assert_int_equal(der_ext_next(&cur, &oid, &crit, &val), v[i].rc);
+		if (v[i].rc != 0)
+			continue;
+		assert_int_equal(cur.len, 0);
+		assert_int_equal(oid.len, 1);
+		assert_int_equal(oid.c[0], 0x2a);
+		assert_int_equal(crit.raw != NULL, v[i].has_crit);
+		if (v[i].has_crit)
+			assert_int_equal(crit.tag, DER_BOOLEAN);
+		assert_int_equal(val.tag, DER_OCTET_STRING);
+	}
+}
+
 static void test_time_parse(void **state)
 {
 	static const struct {
@@ -602,7 +647,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hdr_vectors), cmocka_unit_test(test_next_bounds),
 		cmocka_unit_test(test_truncations), cmocka_unit_test(test_integers),
-		cmocka_unit_test(test_bool_oid),    cmocka_unit_test(test_time_parse),
+		cmocka_unit_test(test_bool_oid),    cmocka_unit_test(test_ext_next),
+		cmocka_unit_test(test_time_parse),
 		cmocka_unit_test(test_lengths),     cmocka_unit_test(test_put_uint),
 		cmocka_unit_test(test_put_serial),  cmocka_unit_test(test_put_time),
 		cmocka_unit_test(test_w_growth),    cmocka_unit_test(test_w_sticky),
