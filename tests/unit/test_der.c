@@ -551,7 +551,7 @@ static void test_w_growth(void **state)
 static void test_w_sticky(void **state)
 {
 	struct der_w w;
-	uint8_t *out = (uint8_t *)"not touched";
+	uint8_t sentinel = 0, *out = &sentinel;
 	size_t len = 99, before;
 	static const uint8_t b[4] = { 1, 2, 3, 4 };
 
@@ -570,6 +570,7 @@ static void test_w_sticky(void **state)
 	assert_int_equal(w.err, VA_ERR_RANGE);
 	assert_int_equal(der_w_take(&w, &out, &len), VA_ERR_RANGE);
 	assert_null(w.buf); /* freed on the error path */
+	assert_ptr_equal(out, &sentinel); /* nothing handed out */
 	assert_int_equal(len, 99);
 
 	/* the first error wins */
