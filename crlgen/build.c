@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cder.h"
+#include "der.h"
 
 /* Encoded OID contents. */
 static const uint8_t OID_REASON[] = { 0x55, 0x1d, 0x15 };        /* 2.5.29.21 cRLReason */
@@ -36,16 +36,16 @@ static const uint8_t OID_FRESHEST[] = { 0x55, 0x1d, 0x2e };      /* 2.5.29.46 fr
 static size_t put_ext(uint8_t *out, const uint8_t *oid, size_t oidlen, int critical, const uint8_t *val,
 		      size_t vallen)
 {
-	size_t inner = cder_tlv_size(oidlen) + (critical ? 3 : 0) + cder_tlv_size(vallen);
-	size_t n = cder_put_hdr(out, DER_SEQUENCE, inner);
+	size_t inner = der_tlv_size(oidlen) + (critical ? 3 : 0) + der_tlv_size(vallen);
+	size_t n = der_put_hdr(out, DER_SEQUENCE, inner);
 
-	n += cder_put_tlv(out + n, DER_OID, oid, oidlen);
+	n += der_put_tlv(out + n, DER_OID, oid, oidlen);
 	if (critical) {
 		out[n++] = DER_BOOLEAN;
 		out[n++] = 1;
 		out[n++] = 0xff;
 	}
-	n += cder_put_tlv(out + n, DER_OCTET_STRING, val, vallen);
+	n += der_put_tlv(out + n, DER_OCTET_STRING, val, vallen);
 	return n;
 }
 
@@ -66,9 +66,9 @@ static size_t entry_encode(uint8_t *out, const struct crl_entry *e, struct time_
 	uint8_t body[CRL_ENTRY_DER_MAX], exts[96], val[DER_TIME_MAX];
 	size_t n = 0, x = 0, t;
 
-	n += cder_put_serial(body + n, &e->serial);
+	n += der_put_serial(body + n, &e->serial);
 	if (tc->len == 0 || tc->t != e->revoked_at) {
-		tc->len = cder_put_time(tc->der, e->revoked_at, 0);
+		tc->len = der_put_time(tc->der, e->revoked_at, 0);
 		tc->t = e->revoked_at;
 		if (tc->len == 0)
 			return 0;
@@ -84,14 +84,14 @@ static size_t entry_encode(uint8_t *out, const struct crl_entry *e, struct time_
 	}
 	if (e->invalidity != 0) {
 		/* RFC 5280 5.3.2: invalidityDate is a GeneralizedTime whatever the year. */
-		t = cder_put_time(val, e->invalidity, 1);
+		t = der_put_time(val, e->invalidity, 1);
 		if (t == 0)
 			return 0;
 		x += put_ext(exts + x, OID_INVALIDITY, sizeof(OID_INVALIDITY), 0, val, t);
 	}
 	if (x > 0)
-		n += cder_put_tlv(body + n, DER_SEQUENCE, exts, x);
-	return cder_put_tlv(out, DER_SEQUENCE, body, n);
+		n += der_put_tlv(body + n, DER_SEQUENCE, exts, x);
+	return der_put_tlv(out, DER_SEQUENCE, body, n);
 }
 
 /* Pass state shared by both passes. */
@@ -207,11 +207,11 @@ static int pass_emit(void *ctx, const struct crl_entry *e)
 static size_t put_dpname_uri(uint8_t *out, const char *uri)
 {
 	size_t ul = strlen(uri);
-	size_t gn = cder_tlv_size(ul);
-	size_t n = cder_put_hdr(out, DER_CTX0_CONS, cder_tlv_size(gn));
+	size_t gn = der_tlv_size(ul);
+	size_t n = der_put_hdr(out, DER_CTX(0), der_tlv_size(gn));
 
-	n += cder_put_hdr(out + n, DER_CTX0_CONS, gn);
-	n += cder_put_tlv(out + n, DER_CTX6_PRIM, (const uint8_t *)uri, ul);
+	n += der_put_hdr(out + n, DER_CTX(0), gn);
+	n += der_put_tlv(out + n, DER_CTX_PRIM(6), (const uint8_t *)uri, ul);
 	return n;
 }
 
@@ -225,35 +225,35 @@ static size_t put_crl_exts(uint8_t *out, const struct crl_params *p)
 
 	/* RFC 5280 5.2.1: authorityKeyIdentifier MUST be included; keyIdentifier [0] IMPLICIT OCTET STRING. */
 	if (p->akid_len > 0) {
-		t = cder_put_tlv(tmp, DER_CTX0_PRIM, p->akid, p->akid_len);
-		n = cder_put_tlv(val, DER_SEQUENCE, tmp, t);
+		t = der_put_tlv(tmp, DER_CTX_PRIM(0), p->akid, p->akid_len);
+		n = der_put_tlv(val, DER_SEQUENCE, tmp, t);
 		x += put_ext(exts + x, OID_AKID, sizeof(OID_AKID), 0, val, n);
 	}
 	/* RFC 5280 5.2.3: cRLNumber MUST be included, non-critical. */
-	n = cder_put_u64(val, p->number);
+	n = der_put_uint(val, DER_INTEGER, p->number);
 	x += put_ext(exts + x, OID_CRL_NUMBER, sizeof(OID_CRL_NUMBER), 0, val, n);
 	if (p->is_delta) {
 		/* RFC 5280 5.2.4: deltaCRLIndicator is critical and names the base CRL's number. */
-		n = cder_put_u64(val, p->base_number);
+		n = der_put_uint(val, DER_INTEGER, p->base_number);
 		x += put_ext(exts + x, OID_DELTA, sizeof(OID_DELTA), 1, val, n);
 	}
 	if (p->idp_uri != NULL) {
 		/* RFC 5280 5.2.5: critical; the same in the delta CRLs of this scope. */
 		t = put_dpname_uri(tmp, p->idp_uri);
-		n = cder_put_tlv(val, DER_SEQUENCE, tmp, t);
+		n = der_put_tlv(val, DER_SEQUENCE, tmp, t);
 		x += put_ext(exts + x, OID_IDP, sizeof(OID_IDP), 1, val, n);
 	}
 	if (p->freshest_uri != NULL && !p->is_delta) {
 		/* RFC 5280 5.2.6: non-critical, and MUST NOT appear in delta CRLs. CRLDistributionPoints syntax:
 		 * SEQUENCE OF DistributionPoint { [0] DistributionPointName }. */
 		t = put_dpname_uri(val, p->freshest_uri);
-		n = cder_put_tlv(tmp, DER_SEQUENCE, val, t);
-		n = cder_put_tlv(val, DER_SEQUENCE, tmp, n);
+		n = der_put_tlv(tmp, DER_SEQUENCE, val, t);
+		n = der_put_tlv(val, DER_SEQUENCE, tmp, n);
 		x += put_ext(exts + x, OID_FRESHEST, sizeof(OID_FRESHEST), 0, val, n);
 	}
 	/* [0] { SEQUENCE { exts } }: header sizes are at most DER_HDR_MAX each. */
-	n = cder_put_hdr(out, DER_CTX0_CONS, cder_tlv_size(x));
-	n += cder_put_tlv(out + n, DER_SEQUENCE, exts, x);
+	n = der_put_hdr(out, DER_CTX(0), der_tlv_size(x));
+	n += der_put_tlv(out + n, DER_SEQUENCE, exts, x);
 	return n;
 }
 
@@ -302,18 +302,18 @@ int crl_build(const struct crl_params *p, crl_source_fn src, void *src_arg, cons
 	/* The fixed parts: version v2 (RFC 5280 5.1.2.1: MUST be v2 when extensions are used), signature, issuer,
 	 * thisUpdate, nextUpdate. */
 	uint8_t times[2 * DER_TIME_MAX];
-	size_t tl = cder_put_time(times, p->this_update, 0);
-	size_t nl = tl == 0 ? 0 : cder_put_time(times + tl, p->next_update, 0);
+	size_t tl = der_put_time(times, p->this_update, 0);
+	size_t nl = tl == 0 ? 0 : der_put_time(times + tl, p->next_update, 0);
 	if (tl == 0 || nl == 0)
 		return VA_ERR_RANGE;
 	extlen = put_crl_exts(exts, p);
-	uint64_t revoked_tlv = p1.count > 0 ? 1 + cder_len_size(p1.bytes) + p1.bytes : 0;
+	uint64_t revoked_tlv = p1.count > 0 ? 1 + der_len_size(p1.bytes) + p1.bytes : 0;
 	uint64_t tbs_content = 3 + sig->alg_len + p->issuer_name_len + tl + nl + revoked_tlv + extlen;
-	uint64_t tbs_tlv = 1 + cder_len_size(tbs_content) + tbs_content;
-	uint64_t body_max = tbs_tlv + sig->alg_len + cder_tlv_size(1 + sig->max_sig);
+	uint64_t tbs_tlv = 1 + der_len_size(tbs_content) + tbs_content;
+	uint64_t body_max = tbs_tlv + sig->alg_len + der_tlv_size(1 + sig->max_sig);
 	if (body_max > 0xffffffffULL - DER_HDR_MAX)
 		return VA_ERR_RANGE;
-	size_t reserved = 1 + cder_len_size(body_max);
+	size_t reserved = 1 + der_len_size(body_max);
 
 	w.buf = malloc(CRL_IO_BUF);
 	w.md = EVP_MD_CTX_new();
@@ -331,7 +331,7 @@ int crl_build(const struct crl_params *p, crl_source_fn src, void *src_arg, cons
 
 	/* Pass 2: TBS bytes into the file and the digest. */
 	w_hash(&w, 1);
-	n = cder_put_hdr(head, DER_SEQUENCE, tbs_content);
+	n = der_put_hdr(head, DER_SEQUENCE, tbs_content);
 	head[n++] = DER_INTEGER;
 	head[n++] = 1;
 	head[n++] = 1; /* v2 */
@@ -339,7 +339,7 @@ int crl_build(const struct crl_params *p, crl_source_fn src, void *src_arg, cons
 	    (rc = w_put(&w, p->issuer_name, p->issuer_name_len)) != 0 || (rc = w_put(&w, times, tl + nl)) != 0)
 		goto out;
 	if (p1.count > 0) {
-		n = cder_put_hdr(head, DER_SEQUENCE, p1.bytes);
+		n = der_put_hdr(head, DER_SEQUENCE, p1.bytes);
 		if ((rc = w_put(&w, head, n)) != 0)
 			goto out;
 	}
@@ -372,13 +372,13 @@ int crl_build(const struct crl_params *p, crl_source_fn src, void *src_arg, cons
 		goto out;
 	}
 	sigbuf[0] = 0; /* BIT STRING: no unused bits */
-	n = cder_put_hdr(head, DER_BIT_STRING, siglen + 1);
+	n = der_put_hdr(head, DER_BIT_STRING, siglen + 1);
 	if ((rc = w_put(&w, sig->alg, sig->alg_len)) != 0 || (rc = w_put(&w, head, n)) != 0 ||
 	    (rc = w_put(&w, sigbuf, siglen + 1)) != 0 || (rc = w_flush(&w)) != 0)
 		goto out;
 
-	uint64_t body = tbs_tlv + sig->alg_len + cder_tlv_size(siglen + 1);
-	size_t h = cder_put_hdr(hdr, DER_SEQUENCE, body);
+	uint64_t body = tbs_tlv + sig->alg_len + der_tlv_size(siglen + 1);
+	size_t h = der_put_hdr(hdr, DER_SEQUENCE, body);
 	if (w.off != reserved + body) {
 		rc = VA_ERR_INVAL; /* an internal length computation is off: never publish that */
 		goto out;

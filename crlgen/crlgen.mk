@@ -1,5 +1,5 @@
 # crlgen: CRL publisher. The encoder, verifier and publisher need only OpenSSL (unit-tested on their own).
-CRL_CORE_SRCS := crlgen/cder.c crlgen/build.c crlgen/verify.c crlgen/publish.c
+CRL_CORE_SRCS := crlgen/build.c crlgen/verify.c crlgen/publish.c
 CRL_DAEMON_SRCS := crlgen/conf.c crlgen/sign.c crlgen/delta.c crlgen/gen.c crlgen/serve.c
 
 PROGRAMS += crlgen

@@ -5,7 +5,7 @@
  *
  * Only the large containers (CertificateList, TBSCertList, revokedCertificates) are entered without holding
  * them; every other element (issuer Name, one entry, the extensions) must fit in the buffer and is parsed with
- * the bounded cursor of der.h.
+ * the bounded reader of common/der.h.
  */
 #include "crl.h"
 
@@ -17,7 +17,7 @@
 
 #include <openssl/x509.h>
 
-#include "cder.h"
+#include "der.h"
 
 static const uint8_t OID_REASON[] = { 0x55, 0x1d, 0x15 };
 static const uint8_t OID_INVALIDITY[] = { 0x55, 0x1d, 0x18 };
@@ -80,7 +80,7 @@ static int rd_hdr(struct reader *r, uint8_t tag, uint64_t *len)
 
 	if (rc != 0)
 		return rc;
-	rc = cder_hdr_parse(r->buf + r->start, rd_avail(r), &t, &l, &h);
+	rc = der_hdr_parse(r->buf + r->start, rd_avail(r), &t, &l, &h);
 	if (rc != 0 || t != tag)
 		return VA_ERR_INVAL;
 	rd_skip(r, h);
@@ -96,9 +96,9 @@ static int rd_peek(struct reader *r)
 	return r->buf[r->start];
 }
 
-/* Makes the whole next element (at most max octets) available as a cursor over the buffer, and consumes it.
- * The cursor stays valid until the next rd_* call. */
-static int rd_element(struct reader *r, size_t max, struct cder_cur *whole)
+/* Makes the whole next element (at most max octets of content) available as a cursor over the buffer, and
+ * consumes it. The cursor stays valid until the next rd_* call. */
+static int rd_element(struct reader *r, size_t max, struct der_cur *whole)
 {
 	uint8_t t;
 	size_t l, h;
@@ -106,7 +106,7 @@ static int rd_element(struct reader *r, size_t max, struct cder_cur *whole)
 
 	if (rc != 0)
 		return rc;
-	rc = cder_hdr_parse(r->buf + r->start, rd_avail(r), &t, &l, &h);
+	rc = der_hdr_parse(r->buf + r->start, rd_avail(r), &t, &l, &h);
 	if (rc != 0 || l > max)
 		return VA_ERR_INVAL;
 	if ((rc = rd_fill(r, h + l)) != 0)
@@ -119,67 +119,63 @@ static int rd_element(struct reader *r, size_t max, struct cder_cur *whole)
 	return 0;
 }
 
-static int time_get(struct cder_cur *c, int64_t *t)
+static int time_get(struct der_cur *c, int64_t *t)
 {
-	uint8_t tag;
-	struct cder_cur v;
+	struct der_tlv v;
 
-	if (cder_get_any(c, &tag, &v, NULL) != 0)
+	if (der_next(c, &v) != 0)
 		return VA_ERR_INVAL;
-	return cder_time_parse(tag, &v, t);
+	return der_time_parse(&v, t);
 }
 
-/* Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }. */
-static int ext_get(struct cder_cur *exts, struct cder_cur *oid, int *critical, struct cder_cur *val)
+/* The next Extension of exts, its extnValue content as a cursor. */
+static int ext_get(struct der_cur *exts, struct der_tlv *oid, int *critical, struct der_cur *val)
 {
-	struct cder_cur e, b;
+	struct der_tlv crit, t;
 
-	if (cder_get(exts, DER_SEQUENCE, &e) != 0 || cder_get(&e, DER_OID, oid) != 0)
+	if (der_ext_next(exts, oid, &crit, &t) != 0)
 		return VA_ERR_INVAL;
-	*critical = 0;
-	if (cder_peek(&e) == DER_BOOLEAN) {
-		/* X.690 11.5: DER never encodes the default FALSE; 11.1: TRUE is 0xff. */
-		if (cder_get(&e, DER_BOOLEAN, &b) != 0 || b.len != 1 || b.p[0] != 0xff)
-			return VA_ERR_INVAL;
-		*critical = 1;
-	}
-	if (cder_get(&e, DER_OCTET_STRING, val) != 0 || e.len != 0)
+	*critical = crit.raw != NULL;
+	/* X.690 11.5: DER never encodes the default FALSE; 11.1: TRUE is 0xff. */
+	if (*critical && (crit.len != 1 || crit.c[0] != 0xff))
 		return VA_ERR_INVAL;
+	der_enter(&t, val);
 	return 0;
 }
 
 /* revokedCertificates entry (RFC 5280 5.1.2.6, 5.3). */
-static int entry_check(struct cder_cur whole)
+static int entry_check(struct der_cur whole)
 {
-	struct cder_cur ent, serial, exts, oid, val, v;
-	int64_t t;
+	struct der_cur ent, exts, val;
+	struct der_tlv t, oid, v;
+	int64_t tm;
 	int crit;
-	uint8_t tag;
 
-	if (cder_get(&whole, DER_SEQUENCE, &ent) != 0 || whole.len != 0)
+	if (der_expect(&whole, DER_SEQUENCE, &t) != 0 || whole.len != 0)
 		return VA_ERR_INVAL;
+	der_enter(&t, &ent);
 	/* RFC 5280 4.1.2.2: at most 20 octets; accept what the store accepts. */
-	if (cder_get(&ent, DER_INTEGER, &serial) != 0 || serial.len == 0 || serial.len > LIM_SERIAL_MAX + 1)
+	if (der_expect(&ent, DER_INTEGER, &t) != 0 || t.len == 0 || t.len > LIM_SERIAL_MAX + 1)
 		return VA_ERR_INVAL;
-	if (time_get(&ent, &t) != 0)
+	if (time_get(&ent, &tm) != 0)
 		return VA_ERR_INVAL;
 	if (ent.len == 0)
 		return 0;
-	if (cder_get(&ent, DER_SEQUENCE, &exts) != 0 || ent.len != 0 || exts.len == 0)
+	if (der_expect(&ent, DER_SEQUENCE, &t) != 0 || ent.len != 0 || t.len == 0)
 		return VA_ERR_INVAL;
+	der_enter(&t, &exts);
 	while (exts.len > 0) {
 		if (ext_get(&exts, &oid, &crit, &val) != 0)
 			return VA_ERR_INVAL;
-		if (cder_oid_eq(&oid, OID_REASON, sizeof(OID_REASON))) {
-			if (cder_get(&val, DER_ENUMERATED, &v) != 0 || val.len != 0 || v.len != 1 || v.p[0] > 10 ||
-			    v.p[0] == 7)
+		if (der_oid_eq(&oid, OID_REASON, sizeof(OID_REASON))) {
+			if (der_expect(&val, DER_ENUMERATED, &v) != 0 || val.len != 0 || v.len != 1 || v.c[0] > 10 ||
+			    v.c[0] == 7)
 				return VA_ERR_INVAL; /* RFC 5280 5.3.1: value 7 is not used */
-		} else if (cder_oid_eq(&oid, OID_INVALIDITY, sizeof(OID_INVALIDITY))) {
-			if (cder_get_any(&val, &tag, &v, NULL) != 0 || tag != DER_GENTIME || val.len != 0 ||
-			    cder_time_parse(tag, &v, &t) != 0)
+		} else if (der_oid_eq(&oid, OID_INVALIDITY, sizeof(OID_INVALIDITY))) {
+			if (der_expect(&val, DER_GENTIME, &v) != 0 || val.len != 0 || der_time_parse(&v, &tm) != 0)
 				return VA_ERR_INVAL; /* RFC 5280 5.3.2: GeneralizedTime */
-		} else if (cder_oid_eq(&oid, OID_HOLD_CODE, sizeof(OID_HOLD_CODE)) ||
-			   cder_oid_eq(&oid, OID_CERT_ISSUER, sizeof(OID_CERT_ISSUER))) {
+		} else if (der_oid_eq(&oid, OID_HOLD_CODE, sizeof(OID_HOLD_CODE)) ||
+			   der_oid_eq(&oid, OID_CERT_ISSUER, sizeof(OID_CERT_ISSUER))) {
 			continue;
 		} else if (crit) {
 			return VA_ERR_INVAL; /* RFC 5280 5.3: unknown critical entry extension */
@@ -189,30 +185,33 @@ static int entry_check(struct cder_cur whole)
 }
 
 /* crlExtensions (RFC 5280 5.2). */
-static int crl_exts_check(struct cder_cur whole, struct crl_info *info)
+static int crl_exts_check(struct der_cur whole, struct crl_info *info)
 {
-	struct cder_cur ctx, exts, oid, val, v;
+	struct der_cur ctx, exts, val;
+	struct der_tlv t, oid, v;
 	int crit;
 
-	if (cder_get(&whole, DER_CTX0_CONS, &ctx) != 0 || whole.len != 0)
+	if (der_expect(&whole, DER_CTX(0), &t) != 0 || whole.len != 0)
 		return VA_ERR_INVAL;
-	if (cder_get(&ctx, DER_SEQUENCE, &exts) != 0 || ctx.len != 0 || exts.len == 0)
+	der_enter(&t, &ctx);
+	if (der_expect(&ctx, DER_SEQUENCE, &t) != 0 || ctx.len != 0 || t.len == 0)
 		return VA_ERR_INVAL;
+	der_enter(&t, &exts);
 	while (exts.len > 0) {
 		if (ext_get(&exts, &oid, &crit, &val) != 0)
 			return VA_ERR_INVAL;
-		if (cder_oid_eq(&oid, OID_CRL_NUMBER, sizeof(OID_CRL_NUMBER))) {
-			if (info->has_number || cder_get(&val, DER_INTEGER, &v) != 0 || val.len != 0 ||
-			    cder_u64_parse(&v, &info->number) != 0)
+		if (der_oid_eq(&oid, OID_CRL_NUMBER, sizeof(OID_CRL_NUMBER))) {
+			if (info->has_number || der_expect(&val, DER_INTEGER, &v) != 0 || val.len != 0 ||
+			    der_uint_parse(&v, &info->number) != 0)
 				return VA_ERR_INVAL;
 			info->has_number = 1;
-		} else if (cder_oid_eq(&oid, OID_DELTA, sizeof(OID_DELTA))) {
-			if (!crit || info->is_delta || cder_get(&val, DER_INTEGER, &v) != 0 || val.len != 0 ||
-			    cder_u64_parse(&v, &info->base_number) != 0)
+		} else if (der_oid_eq(&oid, OID_DELTA, sizeof(OID_DELTA))) {
+			if (!crit || info->is_delta || der_expect(&val, DER_INTEGER, &v) != 0 || val.len != 0 ||
+			    der_uint_parse(&v, &info->base_number) != 0)
 				return VA_ERR_INVAL; /* RFC 5280 5.2.4: MUST be critical */
 			info->is_delta = 1;
-		} else if (cder_oid_eq(&oid, OID_IDP, sizeof(OID_IDP))) {
-			if (cder_get(&val, DER_SEQUENCE, &v) != 0 || val.len != 0)
+		} else if (der_oid_eq(&oid, OID_IDP, sizeof(OID_IDP))) {
+			if (der_expect(&val, DER_SEQUENCE, &v) != 0 || val.len != 0)
 				return VA_ERR_INVAL;
 		} else if (crit) {
 			return VA_ERR_INVAL; /* RFC 5280 5.2: unknown critical CRL extension */
@@ -224,10 +223,9 @@ static int crl_exts_check(struct cder_cur whole, struct crl_info *info)
 static int walk(struct reader *r, const uint8_t *issuer_name, size_t issuer_name_len, struct crl_info *info,
 		uint8_t *alg, size_t *alg_len, uint8_t *sig, size_t *sig_len)
 {
-	struct cder_cur el, c, v;
+	struct der_cur el;
+	struct der_tlv v;
 	uint64_t outer, tbs, revoked;
-	int64_t t;
-	uint8_t tag;
 
 	if (rd_hdr(r, DER_SEQUENCE, &outer) != 0 || r->pos + outer != info->file_len)
 		return VA_ERR_INVAL;
@@ -240,7 +238,7 @@ static int walk(struct reader *r, const uint8_t *issuer_name, size_t issuer_name
 		return VA_ERR_INVAL;
 
 	/* version: v2 (RFC 5280 5.1.2.1: MUST be v2 with extensions; we always have them). */
-	if (rd_element(r, 16, &el) != 0 || cder_get(&el, DER_INTEGER, &v) != 0 || v.len != 1 || v.p[0] != 1)
+	if (rd_element(r, 16, &el) != 0 || der_expect(&el, DER_INTEGER, &v) != 0 || v.len != 1 || v.c[0] != 1)
 		return VA_ERR_INVAL;
 	if (rd_element(r, CRL_ALG_MAX, &el) != 0 || el.len > CRL_ALG_MAX || el.p[0] != DER_SEQUENCE)
 		return VA_ERR_INVAL;
@@ -278,14 +276,13 @@ static int walk(struct reader *r, const uint8_t *issuer_name, size_t issuer_name
 	/* RFC 5280 5.1.1.2: signatureAlgorithm MUST be the same as the signature field of tbsCertList. */
 	if (rd_element(r, CRL_ALG_MAX, &el) != 0 || el.len != *alg_len || memcmp(el.p, alg, el.len) != 0)
 		return VA_ERR_INVAL;
-	if (rd_element(r, CRL_SIG_MAX + 1, &el) != 0 || cder_get_any(&el, &tag, &c, NULL) != 0 ||
-	    tag != DER_BIT_STRING || c.len < 2 || c.p[0] != 0)
+	if (rd_element(r, CRL_SIG_MAX + 1, &el) != 0 || der_expect(&el, DER_BIT_STRING, &v) != 0 || v.len < 2 ||
+	    v.c[0] != 0)
 		return VA_ERR_INVAL;
-	memcpy(sig, c.p + 1, c.len - 1);
-	*sig_len = c.len - 1;
+	memcpy(sig, v.c + 1, v.len - 1);
+	*sig_len = v.len - 1;
 	if (r->pos != info->file_len || rd_peek(r) != -1)
 		return VA_ERR_INVAL;
-	(void)t;
 	return 0;
 }
 

@@ -54,11 +54,11 @@ int ocsp_ca_check_signer(X509 *ca, X509 *cert, int *delegated, int *nocheck, cha
 
 int ocsp_ca_responder_id(X509 *cert, int by_key, uint8_t **out, size_t *len)
 {
-	struct ocsp_der_w w;
+	struct der_w w;
 	size_t m;
 
-	ocsp_der_w_init(&w);
-	m = ocsp_der_w_begin(&w);
+	der_w_init(&w);
+	m = der_w_begin(&w);
 	if (by_key) {
 		uint8_t md[EVP_MAX_MD_SIZE];
 		unsigned mdlen = 0;
@@ -67,21 +67,21 @@ int ocsp_ca_responder_id(X509 *cert, int by_key, uint8_t **out, size_t *len)
 		 * unused-bits octet), which is what X509_pubkey_digest hashes. */
 		if (X509_pubkey_digest(cert, EVP_sha1(), md, &mdlen) != 1)
 			goto crypto;
-		ocsp_der_w_tlv(&w, DER_OCTET_STRING, md, mdlen);
-		ocsp_der_w_end(&w, DER_CTX(2), m);
+		der_w_tlv(&w, DER_OCTET_STRING, md, mdlen);
+		der_w_end(&w, DER_CTX(2), m);
 	} else {
 		uint8_t *name = NULL;
 		int n = i2d_X509_NAME(X509_get_subject_name(cert), &name);
 
 		if (n <= 0)
 			goto crypto;
-		ocsp_der_w_raw(&w, name, (size_t)n);
+		der_w_raw(&w, name, (size_t)n);
 		OPENSSL_free(name);
-		ocsp_der_w_end(&w, DER_CTX(1), m);
+		der_w_end(&w, DER_CTX(1), m);
 	}
-	return ocsp_der_w_take(&w, out, len);
+	return der_w_take(&w, out, len);
 crypto:
-	ocsp_der_w_free(&w);
+	der_w_free(&w);
 	return VA_ERR_CRYPTO;
 }
 

@@ -1,6 +1,5 @@
 #include "request.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "der.h"
@@ -22,68 +21,34 @@ static const struct {
 /* id-pkix-ocsp-nonce 1.3.6.1.5.5.7.48.1.2 */
 static const uint8_t oid_nonce[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x02 };
 
-/* DER INTEGER content (two's complement, big-endian) to the store's sign-and-magnitude form. */
-static int serial_from_der(struct store_serial *s, const uint8_t *c, size_t len)
-{
-	uint8_t mag[LIM_SERIAL_MAX + 1];
-	size_t skip = 0;
-
-	if (len == 0 || len > sizeof(mag))
-		return VA_ERR_RANGE;
-	memset(s, 0, sizeof(*s));
-	if (c[0] & 0x80) {
-		unsigned carry = 1;
-
-		/* Magnitude of a negative value: invert and add one, from the least significant octet. */
-		for (size_t i = len; i-- > 0;) {
-			unsigned v = (uint8_t)~c[i] + carry;
-
-			mag[i] = (uint8_t)v;
-			carry = v >> 8;
-		}
-		s->negative = 1;
-	} else {
-		memcpy(mag, c, len);
-	}
-	while (skip < len && mag[skip] == 0)
-		skip++;
-	if (len - skip > LIM_SERIAL_MAX)
-		return VA_ERR_RANGE;
-	s->len = (uint8_t)(len - skip);
-	memcpy(s->mag, mag + skip, len - skip);
-	if (s->len == 0)
-		s->negative = 0;
-	return 0;
-}
-
 #define GUARD(x)                              \
 	do {                                  \
 		if ((x) != 0)                 \
 			return VA_ERR_INVAL;  \
 	} while (0)
 
-static int certid_parse(const struct ocsp_der_tlv *t, struct ocsp_certid *id)
+static int certid_parse(const struct der_tlv *t, struct ocsp_certid *id)
 {
-	struct ocsp_der_cur c, ac;
-	struct ocsp_der_tlv alg, oid, nh, kh, ser, par;
+	struct der_cur c, ac;
+	struct der_tlv alg, oid, nh, kh, ser, par;
 
 	memset(id, 0, sizeof(*id));
 	id->der = t->raw;
 	id->der_len = t->raw_len;
 	if (t->raw_len > OCSP_CERTID_MAX)
 		return VA_ERR_INVAL;
-	ocsp_der_enter(t, &c);
-	GUARD(ocsp_der_expect(&c, DER_SEQUENCE, &alg));
-	GUARD(ocsp_der_expect(&c, DER_OCTET_STRING, &nh));
-	GUARD(ocsp_der_expect(&c, DER_OCTET_STRING, &kh));
-	GUARD(ocsp_der_expect(&c, DER_INTEGER, &ser));
+	der_enter(t, &c);
+	GUARD(der_expect(&c, DER_SEQUENCE, &alg));
+	GUARD(der_expect(&c, DER_OCTET_STRING, &nh));
+	GUARD(der_expect(&c, DER_OCTET_STRING, &kh));
+	GUARD(der_expect(&c, DER_INTEGER, &ser));
 	if (c.len != 0)
 		return VA_ERR_INVAL;
-	ocsp_der_enter(&alg, &ac);
-	GUARD(ocsp_der_expect(&ac, DER_OID, &oid));
+	der_enter(&alg, &ac);
+	GUARD(der_expect(&ac, DER_OID, &oid));
 	/* Parameters: absent or NULL for the SHA family (RFC 5754 2); anything else is not a hash we know. */
 	if (ac.len != 0) {
-		GUARD(ocsp_der_expect(&ac, DER_NULL, &par));
+		GUARD(der_expect(&ac, DER_NULL, &par));
 		if (par.len != 0 || ac.len != 0)
 			return VA_ERR_INVAL;
 	}
@@ -97,42 +62,31 @@ static int certid_parse(const struct ocsp_der_tlv *t, struct ocsp_certid *id)
 	id->key_hash_len = kh.len;
 	/* X.690 8.3.2: an INTEGER is encoded in the fewest octets; a non-minimal serial would make the echoed
 	 * CertID differ from the one we cache under. */
-	if (ser.len == 0 || (ser.len > 1 && ((ser.c[0] == 0x00 && !(ser.c[1] & 0x80)) ||
-					     (ser.c[0] == 0xff && (ser.c[1] & 0x80)))))
-		return VA_ERR_INVAL;
-	if (serial_from_der(&id->serial, ser.c, ser.len) != 0)
+	GUARD(der_int_check(&ser));
+	if (store_serial_from_der(&id->serial, ser.c, ser.len) != 0)
 		return VA_ERR_INVAL;
 	return 0;
 }
 
 /* Extensions ::= SEQUENCE SIZE (1..MAX) OF Extension (RFC 5280 4.1). Only the nonce is understood. */
-static int extensions_parse(const struct ocsp_der_tlv *t, const struct ocsp_parse_limits *lim,
+static int extensions_parse(const struct der_tlv *t, const struct ocsp_parse_limits *lim,
 			    struct ocsp_request *req, int request_level)
 {
-	struct ocsp_der_cur c, ec;
-	struct ocsp_der_tlv ext, oid, crit, val;
+	struct der_cur c;
+	struct der_tlv oid, crit, val;
 
-	ocsp_der_enter(t, &c);
+	der_enter(t, &c);
 	if (c.len == 0)
 		return VA_ERR_INVAL;
 	while (c.len) {
 		int critical = 0;
 
-		GUARD(ocsp_der_expect(&c, DER_SEQUENCE, &ext));
-		ocsp_der_enter(&ext, &ec);
-		GUARD(ocsp_der_expect(&ec, DER_OID, &oid));
-		if (ocsp_der_peek(&ec) == DER_BOOLEAN) {
-			GUARD(ocsp_der_next(&ec, &crit));
-			if (crit.len != 1 || (crit.c[0] != 0x00 && crit.c[0] != 0xff))
-				return VA_ERR_INVAL;
-			critical = crit.c[0] != 0;
-		}
-		GUARD(ocsp_der_expect(&ec, DER_OCTET_STRING, &val));
-		if (ec.len != 0)
-			return VA_ERR_INVAL;
+		GUARD(der_ext_next(&c, &oid, &crit, &val));
+		if (crit.raw != NULL)
+			GUARD(der_bool_parse(&crit, &critical));
 		if (request_level && oid.len == sizeof(oid_nonce) && memcmp(oid.c, oid_nonce, oid.len) == 0) {
-			struct ocsp_der_cur nc;
-			struct ocsp_der_tlv n;
+			struct der_cur nc;
+			struct der_tlv n;
 			size_t nlen = val.len;
 
 			/* RFC 5280 4.2: an extension appears at most once. */
@@ -140,8 +94,8 @@ static int extensions_parse(const struct ocsp_der_tlv *t, const struct ocsp_pars
 				return VA_ERR_INVAL;
 			/* RFC 8954 2.1: the value is an OCTET STRING of 1..32 octets (up to 128 accepted). Older clients put
 			 * the raw bytes in extnValue: count those as the nonce. */
-			ocsp_der_init(&nc, val.c, val.len);
-			if (ocsp_der_peek(&nc) == DER_OCTET_STRING && ocsp_der_next(&nc, &n) == 0 && nc.len == 0)
+			der_init(&nc, val.c, val.len);
+			if (der_peek(&nc) == DER_OCTET_STRING && der_next(&nc, &n) == 0 && nc.len == 0)
 				nlen = n.len;
 			if (nlen < lim->nonce_min || nlen > lim->nonce_max)
 				return VA_ERR_INVAL;
@@ -161,50 +115,50 @@ static int extensions_parse(const struct ocsp_der_tlv *t, const struct ocsp_pars
 int ocsp_request_parse(const uint8_t *der, size_t len, const struct ocsp_parse_limits *lim,
 		       struct ocsp_request *req)
 {
-	struct ocsp_der_cur top, rc, tc, lc, qc;
-	struct ocsp_der_tlv ocspreq, tbs, t, list, one, cid;
+	struct der_cur top, rc, tc, lc, qc;
+	struct der_tlv ocspreq, tbs, t, list, one, cid;
 
 	req->ncertids = 0;
 	req->has_nonce = 0;
 	req->nonce_ext = NULL;
 	req->nonce_ext_len = req->nonce_len = 0;
 
-	ocsp_der_init(&top, der, len);
-	GUARD(ocsp_der_expect(&top, DER_SEQUENCE, &ocspreq));
+	der_init(&top, der, len);
+	GUARD(der_expect(&top, DER_SEQUENCE, &ocspreq));
 	if (top.len != 0)
 		return VA_ERR_INVAL;
-	ocsp_der_enter(&ocspreq, &rc);
-	GUARD(ocsp_der_expect(&rc, DER_SEQUENCE, &tbs));
+	der_enter(&ocspreq, &rc);
+	GUARD(der_expect(&rc, DER_SEQUENCE, &tbs));
 	/* optionalSignature [0] EXPLICIT Signature: we do not require signed requests (RFC 6960 4.1.2) and ignore it,
 	 * but it must be well-formed DER. */
 	if (rc.len != 0) {
-		GUARD(ocsp_der_expect(&rc, DER_CTX(0), &t));
+		GUARD(der_expect(&rc, DER_CTX(0), &t));
 		if (rc.len != 0)
 			return VA_ERR_INVAL;
 	}
-	ocsp_der_enter(&tbs, &tc);
+	der_enter(&tbs, &tc);
 	/* version [0] EXPLICIT Version DEFAULT v1: only v1 (0) exists. */
-	if (ocsp_der_peek(&tc) == DER_CTX(0)) {
-		struct ocsp_der_cur vc;
-		struct ocsp_der_tlv v;
+	if (der_peek(&tc) == DER_CTX(0)) {
+		struct der_cur vc;
+		struct der_tlv v;
 
-		GUARD(ocsp_der_next(&tc, &t));
-		ocsp_der_enter(&t, &vc);
-		GUARD(ocsp_der_expect(&vc, DER_INTEGER, &v));
+		GUARD(der_next(&tc, &t));
+		der_enter(&t, &vc);
+		GUARD(der_expect(&vc, DER_INTEGER, &v));
 		if (vc.len != 0 || v.len != 1 || v.c[0] != 0)
 			return VA_ERR_INVAL;
 	}
 	/* requestorName [1] EXPLICIT GeneralName OPTIONAL: informational only. */
-	if (ocsp_der_peek(&tc) == DER_CTX(1))
-		GUARD(ocsp_der_next(&tc, &t));
-	GUARD(ocsp_der_expect(&tc, DER_SEQUENCE, &list));
-	if (ocsp_der_peek(&tc) == DER_CTX(2)) {
-		struct ocsp_der_cur xc;
-		struct ocsp_der_tlv exts;
+	if (der_peek(&tc) == DER_CTX(1))
+		GUARD(der_next(&tc, &t));
+	GUARD(der_expect(&tc, DER_SEQUENCE, &list));
+	if (der_peek(&tc) == DER_CTX(2)) {
+		struct der_cur xc;
+		struct der_tlv exts;
 
-		GUARD(ocsp_der_next(&tc, &t));
-		ocsp_der_enter(&t, &xc);
-		GUARD(ocsp_der_expect(&xc, DER_SEQUENCE, &exts));
+		GUARD(der_next(&tc, &t));
+		der_enter(&t, &xc);
+		GUARD(der_expect(&xc, DER_SEQUENCE, &exts));
 		if (xc.len != 0)
 			return VA_ERR_INVAL;
 		GUARD(extensions_parse(&exts, lim, req, 1));
@@ -212,25 +166,25 @@ int ocsp_request_parse(const uint8_t *der, size_t len, const struct ocsp_parse_l
 	if (tc.len != 0)
 		return VA_ERR_INVAL;
 
-	ocsp_der_enter(&list, &lc);
+	der_enter(&list, &lc);
 	while (lc.len) {
 		struct ocsp_certid *id;
 
 		if (req->ncertids >= lim->max_certids || req->ncertids >= LIM_OCSP_CERTIDS_MAX)
 			return VA_ERR_INVAL;
-		GUARD(ocsp_der_expect(&lc, DER_SEQUENCE, &one));
-		ocsp_der_enter(&one, &qc);
-		GUARD(ocsp_der_expect(&qc, DER_SEQUENCE, &cid));
+		GUARD(der_expect(&lc, DER_SEQUENCE, &one));
+		der_enter(&one, &qc);
+		GUARD(der_expect(&qc, DER_SEQUENCE, &cid));
 		id = &req->certids[req->ncertids];
 		GUARD(certid_parse(&cid, id));
 		/* singleRequestExtensions [0] EXPLICIT: none is defined that we act on; critical ones are refused. */
-		if (ocsp_der_peek(&qc) == DER_CTX(0)) {
-			struct ocsp_der_cur xc;
-			struct ocsp_der_tlv exts;
+		if (der_peek(&qc) == DER_CTX(0)) {
+			struct der_cur xc;
+			struct der_tlv exts;
 
-			GUARD(ocsp_der_next(&qc, &t));
-			ocsp_der_enter(&t, &xc);
-			GUARD(ocsp_der_expect(&xc, DER_SEQUENCE, &exts));
+			GUARD(der_next(&qc, &t));
+			der_enter(&t, &xc);
+			GUARD(der_expect(&xc, DER_SEQUENCE, &exts));
 			if (xc.len != 0)
 				return VA_ERR_INVAL;
 			GUARD(extensions_parse(&exts, lim, req, 0));
@@ -330,13 +284,13 @@ int ocsp_get_request(const char *path, size_t pathlen, uint8_t *out, size_t outc
 
 	/* A handful of prefix segments at most: a longer path is not an OCSP responder URL. */
 	for (int tries = 0; tries < 8 && off < pathlen; tries++) {
-		struct ocsp_der_cur cur;
-		struct ocsp_der_tlv t;
+		struct der_cur cur;
+		struct der_tlv t;
 		size_t len = 0;
 
 		if (ocsp_get_decode(path + off, pathlen - off, out, outcap, &len) == 0) {
-			ocsp_der_init(&cur, out, len);
-			if (ocsp_der_expect(&cur, DER_SEQUENCE, &t) == 0 && cur.len == 0) {
+			der_init(&cur, out, len);
+			if (der_expect(&cur, DER_SEQUENCE, &t) == 0 && cur.len == 0) {
 				*outlen = len;
 				return 0;
 			}
@@ -354,60 +308,24 @@ int ocsp_certid_build(int hash, int null_params, const uint8_t *name_hash, const
 		      const struct store_serial *serial, uint8_t *out, size_t outcap)
 {
 	static const size_t lens[STORE_HASH_COUNT] = { 20, 32, 48, 64 };
-	struct ocsp_der_w w;
-	uint8_t ser[LIM_SERIAL_MAX + 1];
-	size_t slen = 0, m, ma, len;
-	uint8_t *der = NULL;
-	int rc;
+	struct der_w w;
+	uint8_t ser[DER_SERIAL_MAX];
+	size_t slen, m, ma;
 
 	if (hash < 0 || hash >= STORE_HASH_COUNT || serial->len > LIM_SERIAL_MAX)
 		return VA_ERR_INVAL;
-	/* Minimal two's-complement INTEGER content (X.690 8.3.2). */
-	if (serial->len == 0) {
-		ser[slen++] = 0;
-	} else if (!serial->negative) {
-		if (serial->mag[0] & 0x80)
-			ser[slen++] = 0;
-		memcpy(ser + slen, serial->mag, serial->len);
-		slen += serial->len;
-	} else {
-		unsigned carry = 1;
-
-		ser[0] = 0;
-		memcpy(ser + 1, serial->mag, serial->len);
-		for (size_t i = serial->len + 1; i-- > 0;) {
-			unsigned v = (uint8_t)~ser[i] + carry;
-
-			ser[i] = (uint8_t)v;
-			carry = v >> 8;
-		}
-		slen = serial->len + 1;
-		/* Drop redundant leading 0xff octets. */
-		size_t skip = 0;
-		while (slen - skip > 1 && ser[skip] == 0xff && (ser[skip + 1] & 0x80))
-			skip++;
-		memmove(ser, ser + skip, slen - skip);
-		slen -= skip;
-	}
-	ocsp_der_w_init(&w);
-	m = ocsp_der_w_begin(&w);
-	ma = ocsp_der_w_begin(&w);
-	ocsp_der_w_tlv(&w, DER_OID, hash_oids[hash].oid, hash_oids[hash].len);
+	slen = der_put_serial(ser, serial);
+	/* Straight into out: a CertID that does not fit is VA_ERR_RANGE. */
+	der_w_init_fixed(&w, out, outcap);
+	m = der_w_begin(&w);
+	ma = der_w_begin(&w);
+	der_w_tlv(&w, DER_OID, hash_oids[hash].oid, hash_oids[hash].len);
 	if (null_params)
-		ocsp_der_w_tlv(&w, DER_NULL, NULL, 0);
-	ocsp_der_w_end(&w, DER_SEQUENCE, ma);
-	ocsp_der_w_tlv(&w, DER_OCTET_STRING, name_hash, lens[hash]);
-	ocsp_der_w_tlv(&w, DER_OCTET_STRING, key_hash, lens[hash]);
-	ocsp_der_w_tlv(&w, DER_INTEGER, ser, slen);
-	ocsp_der_w_end(&w, DER_SEQUENCE, m);
-	rc = ocsp_der_w_take(&w, &der, &len);
-	if (rc != 0)
-		return rc;
-	if (len > outcap) {
-		free(der);
-		return VA_ERR_RANGE;
-	}
-	memcpy(out, der, len);
-	free(der);
-	return (int)len;
+		der_w_tlv(&w, DER_NULL, NULL, 0);
+	der_w_end(&w, DER_SEQUENCE, ma);
+	der_w_tlv(&w, DER_OCTET_STRING, name_hash, lens[hash]);
+	der_w_tlv(&w, DER_OCTET_STRING, key_hash, lens[hash]);
+	der_w_raw(&w, ser, slen);
+	der_w_end(&w, DER_SEQUENCE, m);
+	return w.err != 0 ? w.err : (int)w.len;
 }

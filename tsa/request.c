@@ -1,21 +1,47 @@
 /*
  * request.c: TimeStampReq (RFC 3161 2.4.1) decoding and validation.
  *
- * The DER is decoded by OpenSSL's template decoder with the received length, then every field is checked here
- * against the RFC and the configuration. What the token needs is copied out in encoded form, so the token
- * builder never goes back to the request.
+ * The DER is walked with the bounded reader of der.h over the received length: no OpenSSL decoder, no
+ * allocation. The walk first checks the form of every field (DER, the ASN.1 structure, INTEGER and OID
+ * encodings: a failure is badDataFormat), then the values are checked against the RFC and the configuration in
+ * a fixed order (version, imprint, policy, nonce, extensions), which is the order of the rejections the
+ * OpenSSL-based parser gave. What the token needs is copied out as the TLVs received, so the token builder
+ * never goes back to the request.
+ *
+ * Where d2i_TS_REQ was laxer than DER this parser is not: indefinite lengths, non-minimal lengths, constructed
+ * strings and high-tag-number forms are badDataFormat (tests/unit/test_tsa_request_diff.c lists every
+ * difference). Where clients may differ from DER and d2i_TS_REQ accepted it, so do we: certReq or critical
+ * encoded as an explicit FALSE, and any non-zero BOOLEAN octet read as TRUE.
  */
 #include "request.h"
 
 #include <string.h>
 
-#include <openssl/err.h>
 #include <openssl/objects.h>
-#include <openssl/ts.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
+#include "der.h"
 #include "va_limits.h"
+
+/* The imprint hash algorithms tsad knows: configuration name, NID, OID content octets and digest size. OIDs:
+ * RFC 3279 2.2.1 (SHA-1), RFC 5754 2 (SHA-2), NIST CSOR 2.16.840.1.101.3.4.2.8-10 (SHA-3). */
+static const struct {
+	const char *name;
+	int nid;
+	uint8_t oid[9];
+	size_t oid_len;
+	size_t size;
+} hashes[] = {
+	/* SHA-1 only when configured explicitly; the code-signing BRs forbid it for new tokens. */
+	{ "sha1", NID_sha1, { 0x2b, 0x0e, 0x03, 0x02, 0x1a }, 5, 20 },
+	{ "sha256", NID_sha256, { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01 }, 9, 32 },
+	{ "sha384", NID_sha384, { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02 }, 9, 48 },
+	{ "sha512", NID_sha512, { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03 }, 9, 64 },
+	{ "sha3-256", NID_sha3_256, { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x08 }, 9, 32 },
+	{ "sha3-384", NID_sha3_384, { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x09 }, 9, 48 },
+	{ "sha3-512", NID_sha3_512, { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x0a }, 9, 64 },
+};
+
+#define NHASHES (sizeof(hashes) / sizeof(hashes[0]))
 
 void tsa_reject_set(struct tsa_reject *rej, int failure, const char *text, const char *metric)
 {
@@ -46,7 +72,7 @@ static int oid_text_valid(const char *t)
 	return digits > 0 && arcs >= 1;
 }
 
-/* Encodes a dotted OID as DER (tag, length, content) into out[TSA_OID_DER_MAX]. */
+/* Encodes a dotted OID as DER (tag, length, content) into out[TSA_OID_DER_MAX]. Configuration time only. */
 static int oid_encode(const char *text, uint8_t *out, size_t *outlen)
 {
 	ASN1_OBJECT *obj = NULL;
@@ -91,29 +117,140 @@ int tsa_accept_add_policy(struct tsa_accept *a, const char *oid)
 
 int tsa_accept_add_digest(struct tsa_accept *a, const char *name)
 {
-	static const struct {
-		const char *name;
-		int nid;
-	} known[] = {
-		/* SHA-1 only when configured explicitly; the code-signing BRs forbid it for new tokens. */
-		{ "sha1", NID_sha1 },     { "sha256", NID_sha256 },     { "sha384", NID_sha384 },
-		{ "sha512", NID_sha512 }, { "sha3-256", NID_sha3_256 }, { "sha3-384", NID_sha3_384 },
-		{ "sha3-512", NID_sha3_512 },
-	};
-
 	if (a->ndigests >= TSA_DIGESTS_MAX)
 		return VA_ERR_RANGE;
-	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
-		if (strcmp(known[i].name, name) == 0) {
-			for (size_t j = 0; j < a->ndigests; j++)
-				if (a->digest_nids[j] == known[i].nid)
-					return 0;
-			a->digest_nids[a->ndigests++] = known[i].nid;
-			return 0;
-		}
+	for (size_t i = 0; i < NHASHES; i++) {
+		if (strcmp(hashes[i].name, name) != 0)
+			continue;
+		for (size_t j = 0; j < a->ndigests; j++)
+			if (a->digest_nids[j] == hashes[i].nid)
+				return 0;
+		a->digest_nids[a->ndigests++] = hashes[i].nid;
+		return 0;
 	}
 	return VA_ERR_CONFIG;
 }
+
+/* ---- decoding: the form of every field ---- */
+
+/* The fields of a TimeStampReq as found in the DER, before their values are checked. */
+struct req_fields {
+	struct der_tlv version;
+	struct der_tlv imprint; /* MessageImprint */
+	struct der_tlv alg;     /* its hashAlgorithm's OID */
+	struct der_tlv params;  /* its parameters, when has_params */
+	struct der_tlv hashed;  /* hashedMessage */
+	struct der_tlv policy, nonce;
+	int has_params, has_policy, has_nonce;
+	int cert_req;
+	int critical_ext;       /* some extension is marked critical */
+};
+
+#define GUARD(x)                             \
+	do {                                 \
+		if ((x) != 0)                \
+			return VA_ERR_INVAL; \
+	} while (0)
+
+/* BOOLEAN: one octet. DER's TRUE is 0xFF (X.690 11.1), but d2i_TS_REQ read any non-zero octet as TRUE and a
+ * client that encodes TRUE as 0x01 gets what it asked for. */
+static int bool_decode(const struct der_tlv *t, int *v)
+{
+	if (t->len != 1)
+		return VA_ERR_INVAL;
+	*v = t->c[0] != 0;
+	return 0;
+}
+
+/* extensions [0] IMPLICIT Extensions, Extension ::= SEQUENCE { extnID OBJECT IDENTIFIER, critical BOOLEAN
+ * DEFAULT FALSE, extnValue OCTET STRING } (RFC 5280 4.1). An empty list is let through as d2i_TS_REQ did. */
+static int extensions_decode(const struct der_tlv *exts, int *critical)
+{
+	struct der_cur c;
+	struct der_tlv oid, crit, val;
+	int v;
+
+	der_enter(exts, &c);
+	while (c.len > 0) {
+		GUARD(der_ext_next(&c, &oid, &crit, &val));
+		GUARD(der_oid_check(&oid));
+		if (crit.raw != NULL) {
+			GUARD(bool_decode(&crit, &v));
+			*critical |= v;
+		}
+	}
+	return 0;
+}
+
+/* MessageImprint ::= SEQUENCE { hashAlgorithm AlgorithmIdentifier, hashedMessage OCTET STRING },
+ * AlgorithmIdentifier ::= SEQUENCE { algorithm OBJECT IDENTIFIER, parameters ANY DEFINED BY algorithm OPTIONAL } */
+static int imprint_decode(struct req_fields *f)
+{
+	struct der_cur mi, ai;
+	struct der_tlv alg;
+
+	der_enter(&f->imprint, &mi);
+	GUARD(der_expect(&mi, DER_SEQUENCE, &alg));
+	GUARD(der_expect(&mi, DER_OCTET_STRING, &f->hashed));
+	if (mi.len != 0)
+		return VA_ERR_INVAL;
+	der_enter(&alg, &ai);
+	GUARD(der_expect(&ai, DER_OID, &f->alg));
+	GUARD(der_oid_check(&f->alg));
+	if (ai.len > 0) {
+		GUARD(der_next(&ai, &f->params));
+		f->has_params = 1;
+		/* X.690 8.8.2: NULL has no content. Other parameters are refused later (badAlg), whatever they hold. */
+		if (ai.len != 0 || (f->params.tag == DER_NULL && f->params.len != 0))
+			return VA_ERR_INVAL;
+	}
+	return 0;
+}
+
+/* TimeStampReq ::= SEQUENCE { version INTEGER { v1(1) }, messageImprint MessageImprint, reqPolicy
+ * TSAPolicyId OPTIONAL, nonce INTEGER OPTIONAL, certReq BOOLEAN DEFAULT FALSE, extensions [0] IMPLICIT
+ * Extensions OPTIONAL } (RFC 3161 2.4.1). The optional fields have distinct tags, in this order. */
+static int req_decode(const uint8_t *der, size_t len, struct req_fields *f)
+{
+	struct der_cur top, rq;
+	struct der_tlv seq, t;
+
+	memset(f, 0, sizeof(*f));
+	der_init(&top, der, len);
+	GUARD(der_expect(&top, DER_SEQUENCE, &seq));
+	/* A TimeStampReq is the whole body: trailing octets mean the client and we disagree on what was sent. */
+	if (top.len != 0)
+		return VA_ERR_INVAL;
+	der_enter(&seq, &rq);
+	GUARD(der_expect(&rq, DER_INTEGER, &f->version));
+	GUARD(der_int_check(&f->version));
+	GUARD(der_expect(&rq, DER_SEQUENCE, &f->imprint));
+	GUARD(imprint_decode(f));
+	if (der_peek(&rq) == DER_OID) {
+		GUARD(der_next(&rq, &f->policy));
+		GUARD(der_oid_check(&f->policy));
+		f->has_policy = 1;
+	}
+	if (der_peek(&rq) == DER_INTEGER) {
+		GUARD(der_next(&rq, &f->nonce));
+		GUARD(der_int_check(&f->nonce));
+		f->has_nonce = 1;
+	}
+	/* certReq DEFAULT FALSE: DER leaves FALSE out (X.690 11.5), clients may still send it. */
+	if (der_peek(&rq) == DER_BOOLEAN) {
+		GUARD(der_next(&rq, &t));
+		GUARD(bool_decode(&t, &f->cert_req));
+	}
+	if (der_peek(&rq) == DER_CTX(0)) {
+		GUARD(der_next(&rq, &t));
+		GUARD(extensions_decode(&t, &f->critical_ext));
+	}
+	if (rq.len != 0)
+		return VA_ERR_INVAL;
+	return 0;
+}
+
+/* ---- validation: the values ---- */
 
 static int digest_accepted(const struct tsa_accept *a, int nid)
 {
@@ -124,77 +261,51 @@ static int digest_accepted(const struct tsa_accept *a, int nid)
 }
 
 /* RFC 3161 2.4.1: the hash algorithm must be one the TSA knows, and the hashedMessage must be of its length. */
-static int check_imprint(const struct tsa_accept *a, TS_MSG_IMPRINT *mi, struct tsa_request *out,
+static int check_imprint(const struct tsa_accept *a, const struct req_fields *f, struct tsa_request *out,
 			 struct tsa_reject *rej)
 {
-	X509_ALGOR *alg = TS_MSG_IMPRINT_get_algo(mi);
-	ASN1_OCTET_STRING *msg = TS_MSG_IMPRINT_get_msg(mi);
-	const ASN1_OBJECT *obj = NULL;
-	const void *pval = NULL;
-	const EVP_MD *md;
-	unsigned char *p;
-	int ptype = V_ASN1_UNDEF, nid, n;
+	size_t h = NHASHES;
 
-	if (alg == NULL || msg == NULL) {
-		tsa_reject_set(rej, TSA_FAIL_BAD_DATA_FORMAT, "messageImprint missing", "bad_format");
-		return VA_ERR_INVAL;
-	}
-	X509_ALGOR_get0(&obj, &ptype, &pval, alg);
-	nid = OBJ_obj2nid(obj);
-	if (nid == NID_undef || !digest_accepted(a, nid)) {
+	for (size_t i = 0; i < NHASHES && h == NHASHES; i++)
+		if (der_oid_eq(&f->alg, hashes[i].oid, hashes[i].oid_len) && digest_accepted(a, hashes[i].nid))
+			h = i;
+	if (h == NHASHES) {
 		tsa_reject_set(rej, TSA_FAIL_BAD_ALG, "imprint hash algorithm not accepted", "bad_alg");
 		return VA_ERR_INVAL;
 	}
 	/* Hash AlgorithmIdentifiers carry absent or NULL parameters (RFC 5754 2); anything else is not a hash. */
-	if (ptype != V_ASN1_UNDEF && ptype != V_ASN1_NULL) {
+	if (f->has_params && f->params.tag != DER_NULL) {
 		tsa_reject_set(rej, TSA_FAIL_BAD_ALG, "imprint hash algorithm has parameters", "bad_alg");
 		return VA_ERR_INVAL;
 	}
-	md = EVP_get_digestbynid(nid);
-	if (md == NULL || ASN1_STRING_length(msg) != EVP_MD_get_size(md)) {
+	if (f->hashed.len != hashes[h].size) {
 		tsa_reject_set(rej, TSA_FAIL_BAD_ALG, "hashedMessage length does not match its algorithm", "bad_alg");
 		return VA_ERR_INVAL;
 	}
-	n = i2d_TS_MSG_IMPRINT(mi, NULL);
-	if (n <= 0 || (size_t)n > sizeof(out->imprint_der)) {
+	if (f->imprint.raw_len > sizeof(out->imprint_der)) {
 		tsa_reject_set(rej, TSA_FAIL_BAD_DATA_FORMAT, "messageImprint too large", "bad_format");
 		return VA_ERR_INVAL;
 	}
-	p = out->imprint_der;
-	if (i2d_TS_MSG_IMPRINT(mi, &p) != n) {
-		tsa_reject_set(rej, TSA_FAIL_SYSTEM_FAILURE, "cannot encode messageImprint", "error");
-		return VA_ERR_CRYPTO;
-	}
-	out->imprint_len = (size_t)n;
-	out->digest_nid = nid;
+	memcpy(out->imprint_der, f->imprint.raw, f->imprint.raw_len);
+	out->imprint_len = f->imprint.raw_len;
+	out->digest_nid = hashes[h].nid;
 	return 0;
 }
 
 /* RFC 3161 2.4.1: a requested policy the TSA does not support is rejected with unacceptedPolicy. */
-static int check_policy(const struct tsa_accept *a, const ASN1_OBJECT *pol, struct tsa_request *out,
+static int check_policy(const struct tsa_accept *a, const struct req_fields *f, struct tsa_request *out,
 			struct tsa_reject *rej)
 {
-	uint8_t buf[TSA_OID_DER_MAX];
-	unsigned char *p = buf;
-	int n;
+	const struct der_tlv *p = &f->policy;
 
 	out->policy_der = a->policy_der;
 	out->policy_len = a->policy_len;
-	if (pol == NULL)
+	if (!f->has_policy)
 		return 0;
-	n = i2d_ASN1_OBJECT(pol, NULL);
-	if (n <= 0 || n > TSA_OID_DER_MAX) {
-		tsa_reject_set(rej, TSA_FAIL_UNACCEPTED_POLICY, "requested policy not supported", "bad_policy");
-		return VA_ERR_INVAL;
-	}
-	if (i2d_ASN1_OBJECT(pol, &p) != n) {
-		tsa_reject_set(rej, TSA_FAIL_SYSTEM_FAILURE, "cannot encode policy", "error");
-		return VA_ERR_CRYPTO;
-	}
-	if ((size_t)n == a->policy_len && memcmp(buf, a->policy_der, (size_t)n) == 0)
+	if (p->raw_len == a->policy_len && memcmp(p->raw, a->policy_der, p->raw_len) == 0)
 		return 0;
 	for (size_t i = 0; i < a->naccepted; i++) {
-		if ((size_t)n == a->accepted_len[i] && memcmp(buf, a->accepted_der[i], (size_t)n) == 0) {
+		if (p->raw_len == a->accepted_len[i] && memcmp(p->raw, a->accepted_der[i], p->raw_len) == 0) {
 			out->policy_der = a->accepted_der[i];
 			out->policy_len = a->accepted_len[i];
 			return 0;
@@ -204,29 +315,36 @@ static int check_policy(const struct tsa_accept *a, const ASN1_OBJECT *pol, stru
 	return VA_ERR_INVAL;
 }
 
-static int check_nonce(const ASN1_INTEGER *nonce, struct tsa_request *out, struct tsa_reject *rej)
+/* Octets of the magnitude of a minimal INTEGER: the bound on nonces has always counted those (OpenSSL's
+ * ASN1_STRING_length), not the two's complement octets; a sign octet in front of a positive value does not count,
+ * nor a leading 0xFF of a negative one whose magnitude is shorter. */
+static size_t int_magnitude_len(const struct der_tlv *t)
 {
-	unsigned char *p = out->nonce_der;
-	int n;
+	if (t->len > 1 && t->c[0] == 0x00)
+		return t->len - 1;
+	if (t->len > 1 && t->c[0] == 0xff)
+		for (size_t i = 1; i < t->len; i++)
+			if (t->c[i] != 0)
+				return t->len - 1;
+	return t->len;
+}
+
+/* The nonce is echoed as sent (RFC 3161 2.4.2); RFC 3161 sets no bound, TSA_NONCE_MAX does. Negative nonces are
+ * not forbidden by the RFC and were always accepted. */
+static int check_nonce(const struct req_fields *f, struct tsa_request *out, struct tsa_reject *rej)
+{
+	size_t mag;
 
 	out->has_nonce = 0;
-	if (nonce == NULL)
+	if (!f->has_nonce)
 		return 0;
-	/* Bound the length before encoding it into the fixed buffer. */
-	if (ASN1_STRING_length(nonce) < 1 || ASN1_STRING_length(nonce) > TSA_NONCE_MAX) {
+	mag = int_magnitude_len(&f->nonce);
+	if (mag < 1 || mag > TSA_NONCE_MAX || f->nonce.raw_len > sizeof(out->nonce_der)) {
 		tsa_reject_set(rej, TSA_FAIL_BAD_REQUEST, "nonce too long", "bad_request");
 		return VA_ERR_INVAL;
 	}
-	n = i2d_ASN1_INTEGER(nonce, NULL);
-	if (n <= 0 || (size_t)n > sizeof(out->nonce_der)) {
-		tsa_reject_set(rej, TSA_FAIL_BAD_REQUEST, "nonce too long", "bad_request");
-		return VA_ERR_INVAL;
-	}
-	if (i2d_ASN1_INTEGER(nonce, &p) != n) {
-		tsa_reject_set(rej, TSA_FAIL_SYSTEM_FAILURE, "cannot encode nonce", "error");
-		return VA_ERR_CRYPTO;
-	}
-	out->nonce_len = (size_t)n;
+	memcpy(out->nonce_der, f->nonce.raw, f->nonce.raw_len);
+	out->nonce_len = f->nonce.raw_len;
 	out->has_nonce = 1;
 	return 0;
 }
@@ -234,9 +352,7 @@ static int check_nonce(const ASN1_INTEGER *nonce, struct tsa_request *out, struc
 int tsa_request_parse(const struct tsa_accept *a, const uint8_t *der, size_t len, struct tsa_request *out,
 		      struct tsa_reject *rej)
 {
-	const unsigned char *p = der;
-	STACK_OF(X509_EXTENSION) *exts;
-	TS_REQ *req = NULL;
+	struct req_fields f;
 	int rc = VA_ERR_INVAL;
 
 	memset(out, 0, sizeof(*out));
@@ -244,47 +360,33 @@ int tsa_request_parse(const struct tsa_accept *a, const uint8_t *der, size_t len
 	/* Length first: nothing is decoded from an empty or oversized body. */
 	if (der == NULL || len == 0 || len > LIM_TSA_REQ_MAX)
 		goto out;
-	req = d2i_TS_REQ(NULL, &p, (long)len);
-	if (req == NULL)
-		goto out;
-	/* A TimeStampReq is the whole body: trailing octets mean the client and we disagree on what was sent. */
-	if ((size_t)(p - der) != len)
+	if (req_decode(der, len, &f) != 0)
 		goto out;
 	/* RFC 3161 2.4.1: version INTEGER { v1(1) }. */
-	if (TS_REQ_get_version(req) != 1) {
+	if (f.version.len != 1 || f.version.c[0] != 1) {
 		tsa_reject_set(rej, TSA_FAIL_BAD_REQUEST, "unsupported request version", "bad_request");
 		goto out;
 	}
-	rc = check_imprint(a, TS_REQ_get_msg_imprint(req), out, rej);
-	if (rc != 0)
-		goto out;
-	rc = check_policy(a, TS_REQ_get_policy_id(req), out, rej);
-	if (rc != 0)
-		goto out;
-	rc = check_nonce(TS_REQ_get_nonce(req), out, rej);
+	rc = check_imprint(a, &f, out, rej);
+	if (rc == 0)
+		rc = check_policy(a, &f, out, rej);
+	if (rc == 0)
+		rc = check_nonce(&f, out, rej);
 	if (rc != 0)
 		goto out;
 	/* RFC 3161 2.4.1 / RFC 5280 4.2: we support no request extension, so a critical one must be refused;
 	 * non-critical ones are ignored. */
-	exts = TS_REQ_get_exts(req);
-	for (int i = 0; i < sk_X509_EXTENSION_num(exts); i++) {
-		if (X509_EXTENSION_get_critical(sk_X509_EXTENSION_value(exts, i))) {
-			tsa_reject_set(rej, TSA_FAIL_UNACCEPTED_EXTENSION, "unsupported critical extension",
-				       "bad_extension");
-			rc = VA_ERR_INVAL;
-			goto out;
-		}
+	if (f.critical_ext) {
+		tsa_reject_set(rej, TSA_FAIL_UNACCEPTED_EXTENSION, "unsupported critical extension", "bad_extension");
+		rc = VA_ERR_INVAL;
+		goto out;
 	}
-	out->cert_req = TS_REQ_get_cert_req(req) ? 1 : 0;
+	out->cert_req = f.cert_req;
 	rej->status = TSA_STATUS_GRANTED;
 	rej->failure = TSA_FAIL_NONE;
 	rej->text = NULL;
 	rej->metric = "ok";
 	rc = 0;
 out:
-	TS_REQ_free(req);
-	/* A refused request is the client's problem: leave no decoder errors for the next log_openssl(). */
-	if (rc != 0)
-		ERR_clear_error();
 	return rc;
 }

@@ -87,12 +87,13 @@ struct tsa_request {
 };
 
 /*
- * Decodes der[0..len) as a TimeStampReq and checks it against a:
- *   version 1; imprint algorithm in the accepted list with absent or NULL parameters and a hash of its length
- *   (else badAlg); requested policy accepted (else unacceptedPolicy); no critical extension (none is supported:
- *   unacceptedExtension); nonce at most TSA_NONCE_MAX octets (badRequest); trailing bytes or bad DER: badDataFormat.
- * Returns 0 and fills *out, or VA_ERR_INVAL and fills *rej. Never allocates memory that outlives the call.
- * Thread-safe (a is read only).
+ * Decodes der[0..len) as a DER TimeStampReq (a walk with common/der.h: nothing allocated, no OpenSSL decoder) and
+ * checks it against a, in this order:
+ *   anything not DER or not a TimeStampReq, trailing bytes: badDataFormat; version 1 (else badRequest);
+ *   imprint algorithm in the accepted list with absent or NULL parameters and a hash of its length (else
+ *   badAlg); requested policy accepted (else unacceptedPolicy); nonce of 1..TSA_NONCE_MAX octets of magnitude
+ *   (badRequest); no critical extension (none is supported: unacceptedExtension).
+ * Returns 0 and fills *out, or VA_ERR_INVAL and fills *rej. Thread-safe (a is read only).
  */
 VA_MUST_CHECK int tsa_request_parse(const struct tsa_accept *a, const uint8_t *der, size_t len,
 				    struct tsa_request *out, struct tsa_reject *rej);

@@ -2,8 +2,10 @@
  * token.c: TimeStampResp encoding (RFC 3161 2.4.2) with a CMS SignedData token (RFC 5652 5) whose signed
  * attributes carry ESSCertIDv2 / SHA-256 (RFC 5816 2.2.1).
  *
- * DER is written back to front ("reverse writer"): a constructed value's content is written first, then its
- * length is known and its header is put in front. No intermediate allocation per element.
+ * The constant parts are written once at start with the growable writer of der.h. Per token, every length is
+ * known before a byte is written (the TSTInfo and the signed attributes are built first, the signature length
+ * comes back from the signer), so the response is written front to back into one buffer of the exact size,
+ * with no copy of nested content.
  */
 #include "token.h"
 
@@ -14,19 +16,8 @@
 #include <openssl/sha.h>
 #include <openssl/ts.h>
 
+#include "der.h"
 #include "log.h"
-
-/* Tags (X.690). */
-#define T_INT 0x02
-#define T_BITSTR 0x03
-#define T_OCTSTR 0x04
-#define T_UTF8 0x0c
-#define T_GENTIME 0x18
-#define T_SEQ 0x30
-#define T_SET 0x31
-#define T_CTX0 0xa0 /* [0] constructed */
-#define T_CTX4 0xa4 /* [4] constructed: directoryName */
-#define T_CTX0_PRIM 0x80 /* [0] primitive: Accuracy.millis */
 
 /* OIDs, encoded. */
 static const uint8_t OID_SIGNED_DATA[] = { 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02 };
@@ -39,93 +30,9 @@ static const uint8_t OID_SIGNING_CERT_V2[] = { 0x06, 0x0b, 0x2a, 0x86, 0x48, 0x8
 /* AlgorithmIdentifier sha256, parameters absent (RFC 5754 2). */
 static const uint8_t ALG_SHA256[] = { 0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01 };
 static const uint8_t STATUS_GRANTED[] = { 0x30, 0x03, 0x02, 0x01, 0x00 };
-
-/* ---- reverse DER writer ---- */
-
-struct dw {
-	uint8_t *buf;
-	size_t cap;
-	size_t pos; /* written data is buf[pos, cap) */
-	int err;
-};
-
-static void dw_init(struct dw *w, uint8_t *buf, size_t cap)
-{
-	w->buf = buf;
-	w->cap = cap;
-	w->pos = cap;
-	w->err = buf == NULL;
-}
-
-static size_t dw_len(const struct dw *w)
-{
-	return w->cap - w->pos;
-}
-
-static const uint8_t *dw_data(const struct dw *w)
-{
-	return w->buf + w->pos;
-}
-
-static void dw_raw(struct dw *w, const void *p, size_t n)
-{
-	if (w->err || n > w->pos) {
-		w->err = 1;
-		return;
-	}
-	w->pos -= n;
-	if (n > 0)
-		memcpy(w->buf + w->pos, p, n);
-}
-
-static void dw_byte(struct dw *w, uint8_t b)
-{
-	dw_raw(w, &b, 1);
-}
-
-/* Puts tag and definite length (X.690 8.1.3) in front of len octets already written. */
-static void dw_hdr(struct dw *w, uint8_t tag, size_t len)
-{
-	if (len < 0x80) {
-		dw_byte(w, (uint8_t)len);
-	} else {
-		uint8_t n = 0;
-
-		while (len > 0) {
-			dw_byte(w, (uint8_t)(len & 0xff));
-			len >>= 8;
-			n++;
-		}
-		dw_byte(w, (uint8_t)(0x80 | n));
-	}
-	dw_byte(w, tag);
-}
-
-/* Wraps everything written since mark (a dw_len() value) in tag. */
-static void dw_wrap(struct dw *w, uint8_t tag, size_t mark)
-{
-	dw_hdr(w, tag, dw_len(w) - mark);
-}
-
-static void dw_tlv(struct dw *w, uint8_t tag, const void *p, size_t n)
-{
-	dw_raw(w, p, n);
-	dw_hdr(w, tag, n);
-}
-
-/* A non-negative INTEGER (X.690 8.3: minimal octets, a leading zero when the top bit is set). */
-static void dw_uint(struct dw *w, uint8_t tag, uint64_t v)
-{
-	size_t mark = dw_len(w);
-
-	do {
-		dw_byte(w, (uint8_t)(v & 0xff));
-		v >>= 8;
-	} while (v > 0);
-	if (w->pos < w->cap && (w->buf[w->pos] & 0x80))
-		dw_byte(w, 0);
-	dw_wrap(w, tag, mark);
-}
+static const uint8_t INT_1[] = { 0x02, 0x01, 0x01 }; /* TSTInfo and SignerInfo version */
+static const uint8_t INT_3[] = { 0x02, 0x01, 0x03 }; /* SignedData version */
+static const uint8_t SIGNED_ATTRS_TAG = DER_CTX(0);   /* SignerInfo signedAttrs [0] IMPLICIT */
 
 /* ---- constant parts ---- */
 
@@ -141,17 +48,10 @@ static void piece_free(struct piece *pc)
 	pc->n = 0;
 }
 
-/* Copies the writer's output into a new piece. */
-static int piece_take(struct piece *pc, const struct dw *w)
+/* Moves a heap writer's output into a piece (the writer is left empty). */
+static int piece_take(struct piece *pc, struct der_w *w)
 {
-	if (w->err)
-		return VA_ERR_RANGE;
-	pc->n = dw_len(w);
-	pc->p = malloc(pc->n > 0 ? pc->n : 1);
-	if (pc->p == NULL)
-		return VA_ERR_NOMEM;
-	memcpy(pc->p, dw_data(w), pc->n);
-	return 0;
+	return der_w_take(w, &pc->p, &pc->n);
 }
 
 struct tsa_token_ctx {
@@ -168,14 +68,14 @@ struct tsa_token_ctx {
 	EVP_PKEY *verify_key; /* set when every signature is verified after signing */
 };
 
-static int der_of_name(const X509_NAME *name, uint8_t **out, int *len)
+static int name_to_der(const X509_NAME *name, uint8_t **out, int *len)
 {
 	*out = NULL;
 	*len = i2d_X509_NAME(name, out);
 	return *len > 0 ? 0 : VA_ERR_CRYPTO;
 }
 
-static int der_of_int(const ASN1_INTEGER *v, uint8_t **out, int *len)
+static int int_to_der(const ASN1_INTEGER *v, uint8_t **out, int *len)
 {
 	*out = NULL;
 	*len = i2d_ASN1_INTEGER(v, out);
@@ -183,7 +83,7 @@ static int der_of_int(const ASN1_INTEGER *v, uint8_t **out, int *len)
 }
 
 /* SET OF order (X.690 11.6): encodings compared as octet strings, the shorter padded with zeros. */
-static int der_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+static int set_of_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
 {
 	size_t n = an < bn ? an : bn;
 	int c = n > 0 ? memcmp(a, b, n) : 0;
@@ -197,16 +97,16 @@ static int piece_cmp(const void *x, const void *y)
 {
 	const struct piece *a = x, *b = y;
 
-	return der_cmp(a->p, a->n, b->p, b->n);
+	return set_of_cmp(a->p, a->n, b->p, b->n);
 }
 
 static int build_certs(tsa_token_ctx *c, X509 *cert, STACK_OF(X509) *chain)
 {
 	int n = 1 + (chain != NULL ? sk_X509_num(chain) : 0), rc = VA_ERR_NOMEM;
 	struct piece *ders = calloc((size_t)n, sizeof(*ders));
-	size_t total = 0;
-	struct dw w;
+	struct der_w w;
 
+	der_w_init(&w);
 	if (ders == NULL)
 		return VA_ERR_NOMEM;
 	for (int i = 0; i < n; i++) {
@@ -220,21 +120,16 @@ static int build_certs(tsa_token_ctx *c, X509 *cert, STACK_OF(X509) *chain)
 			goto out;
 		}
 		ders[i].n = (size_t)len;
-		total += ders[i].n;
 	}
 	qsort(ders, (size_t)n, sizeof(*ders), piece_cmp);
-	c->certs.p = malloc(total);
-	if (c->certs.p == NULL)
-		goto out;
-	dw_init(&w, c->certs.p, total);
-	for (int i = n - 1; i >= 0; i--)
-		dw_raw(&w, ders[i].p, ders[i].n);
-	c->certs.n = total;
-	rc = w.err ? VA_ERR_RANGE : 0;
+	for (int i = 0; i < n; i++)
+		der_w_raw(&w, ders[i].p, ders[i].n);
+	rc = piece_take(&c->certs, &w);
 out:
 	for (int i = 0; i < n; i++)
 		OPENSSL_free(ders[i].p);
 	free(ders);
+	der_w_free(&w);
 	return rc;
 }
 
@@ -246,13 +141,13 @@ static int build_sid_ess(tsa_token_ctx *c, X509 *cert)
 {
 	uint8_t *name = NULL, *serial = NULL, *cder = NULL, hash[SHA256_DIGEST_LENGTH];
 	int name_len, serial_len, cder_len, rc;
-	size_t cap, mark, m1, m2, m3, m4;
-	uint8_t *buf = NULL;
-	struct dw w;
+	size_t m[7];
+	struct der_w w;
 
-	rc = der_of_name(X509_get_issuer_name(cert), &name, &name_len);
+	der_w_init(&w);
+	rc = name_to_der(X509_get_issuer_name(cert), &name, &name_len);
 	if (rc == 0)
-		rc = der_of_int(X509_get0_serialNumber(cert), &serial, &serial_len);
+		rc = int_to_der(X509_get0_serialNumber(cert), &serial, &serial_len);
 	if (rc != 0)
 		goto out;
 	cder_len = i2d_X509(cert, &cder);
@@ -260,50 +155,38 @@ static int build_sid_ess(tsa_token_ctx *c, X509 *cert)
 		rc = VA_ERR_CRYPTO;
 		goto out;
 	}
-	cap = (size_t)name_len + (size_t)serial_len + 128;
-	buf = malloc(cap);
-	rc = VA_ERR_NOMEM;
-	if (buf == NULL)
-		goto out;
 
-	dw_init(&w, buf, cap);
-	dw_raw(&w, serial, (size_t)serial_len);
-	dw_raw(&w, name, (size_t)name_len);
-	dw_wrap(&w, T_SEQ, 0);
+	m[0] = der_w_begin(&w);
+	der_w_raw(&w, name, (size_t)name_len);
+	der_w_raw(&w, serial, (size_t)serial_len);
+	der_w_end(&w, DER_SEQUENCE, m[0]);
 	rc = piece_take(&c->sid, &w);
 	if (rc != 0)
 		goto out;
 
-	dw_init(&w, buf, cap);
-	m1 = dw_len(&w);        /* Attribute */
-	m2 = dw_len(&w);        /* SET */
-	m3 = dw_len(&w);        /* SigningCertificateV2 */
-	m4 = dw_len(&w);        /* certs */
-	mark = dw_len(&w);      /* ESSCertIDv2 */
-	{
-		size_t is = dw_len(&w); /* IssuerSerial */
-		size_t gn;
-
-		dw_raw(&w, serial, (size_t)serial_len);
-		gn = dw_len(&w);
-		dw_raw(&w, name, (size_t)name_len);
-		dw_wrap(&w, T_CTX4, gn);
-		dw_wrap(&w, T_SEQ, gn);
-		dw_wrap(&w, T_SEQ, is);
-	}
-	dw_tlv(&w, T_OCTSTR, hash, sizeof(hash));
-	dw_wrap(&w, T_SEQ, mark);
-	dw_wrap(&w, T_SEQ, m4);
-	dw_wrap(&w, T_SEQ, m3);
-	dw_wrap(&w, T_SET, m2);
-	dw_raw(&w, OID_SIGNING_CERT_V2, sizeof(OID_SIGNING_CERT_V2));
-	dw_wrap(&w, T_SEQ, m1);
+	m[0] = der_w_begin(&w); /* Attribute */
+	der_w_raw(&w, OID_SIGNING_CERT_V2, sizeof(OID_SIGNING_CERT_V2));
+	m[1] = der_w_begin(&w); /* SET */
+	m[2] = der_w_begin(&w); /* SigningCertificateV2 */
+	m[3] = der_w_begin(&w); /* certs */
+	m[4] = der_w_begin(&w); /* ESSCertIDv2 */
+	der_w_tlv(&w, DER_OCTET_STRING, hash, sizeof(hash));
+	m[5] = der_w_begin(&w); /* IssuerSerial */
+	m[6] = der_w_begin(&w); /* GeneralNames */
+	der_w_hdr(&w, DER_CTX(4), (size_t)name_len); /* directoryName */
+	der_w_raw(&w, name, (size_t)name_len);
+	der_w_end(&w, DER_SEQUENCE, m[6]);
+	der_w_raw(&w, serial, (size_t)serial_len);
+	for (int i = 5; i >= 2; i--)
+		der_w_end(&w, DER_SEQUENCE, m[i]);
+	der_w_end(&w, DER_SET, m[1]);
+	der_w_end(&w, DER_SEQUENCE, m[0]);
 	rc = piece_take(&c->attr_ess, &w);
 out:
 	OPENSSL_free(name);
 	OPENSSL_free(serial);
 	OPENSSL_free(cder);
-	free(buf);
+	der_w_free(&w);
 	return rc;
 }
 
@@ -311,26 +194,19 @@ out:
  * CHOICE, so [0] is explicit; directoryName [4] wraps a Name (a CHOICE too), explicit as well. */
 static int build_tsa_name(tsa_token_ctx *c, X509 *cert)
 {
-	uint8_t *name = NULL, *buf = NULL;
+	uint8_t *name = NULL;
 	int name_len, rc;
-	size_t cap;
-	struct dw w;
+	struct der_w w;
 
-	rc = der_of_name(X509_get_subject_name(cert), &name, &name_len);
+	rc = name_to_der(X509_get_subject_name(cert), &name, &name_len);
 	if (rc != 0)
 		return rc;
-	cap = (size_t)name_len + 16;
-	buf = malloc(cap);
-	rc = VA_ERR_NOMEM;
-	if (buf != NULL) {
-		dw_init(&w, buf, cap);
-		dw_raw(&w, name, (size_t)name_len);
-		dw_wrap(&w, T_CTX4, 0);
-		dw_wrap(&w, T_CTX0, 0);
-		rc = piece_take(&c->tsa_name, &w);
-	}
+	der_w_init(&w);
+	der_w_hdr(&w, DER_CTX(0), der_tlv_size((size_t)name_len));
+	der_w_hdr(&w, DER_CTX(4), (size_t)name_len);
+	der_w_raw(&w, name, (size_t)name_len);
+	rc = piece_take(&c->tsa_name, &w);
 	OPENSSL_free(name);
-	free(buf);
 	return rc;
 }
 
@@ -338,17 +214,18 @@ static int build_tsa_name(tsa_token_ctx *c, X509 *cert)
  * (RFC 3161 2.4.2); zero components are absent. */
 static int build_accuracy(tsa_token_ctx *c, unsigned ms)
 {
-	uint8_t buf[32];
-	struct dw w;
+	struct der_w w;
+	size_t m;
 
 	if (ms == 0)
 		return 0;
-	dw_init(&w, buf, sizeof(buf));
-	if (ms % 1000 != 0)
-		dw_uint(&w, T_CTX0_PRIM, ms % 1000);
+	der_w_init(&w);
+	m = der_w_begin(&w);
 	if (ms / 1000 != 0)
-		dw_uint(&w, T_INT, ms / 1000);
-	dw_wrap(&w, T_SEQ, 0);
+		der_w_uint(&w, DER_INTEGER, ms / 1000);
+	if (ms % 1000 != 0)
+		der_w_uint(&w, DER_CTX_PRIM(0), ms % 1000);
+	der_w_end(&w, DER_SEQUENCE, m);
 	return piece_take(&c->accuracy, &w);
 }
 
@@ -369,7 +246,6 @@ void tsa_token_ctx_free(tsa_token_ctx *c)
 tsa_token_ctx *tsa_token_ctx_new(const struct tsa_token_conf *conf, int *err)
 {
 	tsa_token_ctx *c = NULL;
-	struct dw w;
 	int rc = VA_ERR_INVAL;
 
 	if (conf->cert == NULL || conf->sign == NULL || conf->sig_alg_der == NULL || conf->sig_alg_len == 0 ||
@@ -396,8 +272,7 @@ tsa_token_ctx *tsa_token_ctx_new(const struct tsa_token_conf *conf, int *err)
 	c->sig_alg.p = malloc(conf->sig_alg_len);
 	if (c->sig_alg.p == NULL)
 		goto out;
-	dw_init(&w, c->sig_alg.p, conf->sig_alg_len);
-	dw_raw(&w, conf->sig_alg_der, conf->sig_alg_len);
+	memcpy(c->sig_alg.p, conf->sig_alg_der, conf->sig_alg_len);
 	c->sig_alg.n = conf->sig_alg_len;
 	if (conf->verify) {
 		rc = VA_ERR_CRYPTO;
@@ -418,16 +293,14 @@ out:
 
 int tsa_gentime_format(struct timespec t, int precision_ms, char *out, size_t outlen)
 {
-	struct tm tm;
+	uint8_t tlv[DER_TIME_MAX];
 	long ms;
-	int n;
+	int n = 14;
 
-	if (t.tv_sec < 0 || gmtime_r(&t.tv_sec, &tm) == NULL || tm.tm_year + 1900 > 9999 || outlen < 24)
+	/* der_put_time writes "YYYYMMDDHHMMSSZ" after a 2-octet header; 0 past year 9999. */
+	if (t.tv_sec < 0 || outlen < 24 || der_put_time(tlv, t.tv_sec, 1) != DER_TIME_MAX)
 		return VA_ERR_RANGE;
-	n = snprintf(out, outlen, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-		     tm.tm_hour, tm.tm_min, tm.tm_sec);
-	if (n != 14)
-		return VA_ERR_RANGE;
+	memcpy(out, tlv + 2, 14);
 	/* Truncated, never rounded up: the token must not claim a time later than the one read. */
 	ms = t.tv_nsec / 1000000;
 	if (precision_ms && ms > 0 && ms < 1000) {
@@ -445,60 +318,59 @@ int tsa_gentime_format(struct timespec t, int precision_ms, char *out, size_t ou
 	return n;
 }
 
+/* TSTInfo (RFC 3161 2.4.2) into w: version, policy, messageImprint, serialNumber, genTime, accuracy, ordering
+ * (FALSE: the DEFAULT, so absent in DER), nonce, tsa, extensions (none). */
 static int build_tstinfo(const tsa_token_ctx *c, const struct tsa_request *rq, uint64_t serial,
-			 struct timespec gen_time, struct dw *w)
+			 struct timespec gen_time, struct der_w *w)
 {
 	char gt[32];
 	int gtlen = tsa_gentime_format(gen_time, c->precision_ms, gt, sizeof(gt));
+	size_t m;
 
 	if (gtlen < 0)
 		return gtlen;
-	/* TSTInfo (RFC 3161 2.4.2), back to front: extensions (none), tsa, nonce, ordering (FALSE: the DEFAULT,
-	 * so absent in DER), accuracy, genTime, serialNumber, messageImprint, policy, version. */
-	dw_raw(w, c->tsa_name.p, c->tsa_name.n);
+	m = der_w_begin(w);
+	der_w_raw(w, INT_1, sizeof(INT_1));
+	der_w_raw(w, rq->policy_der, rq->policy_len);
+	der_w_raw(w, rq->imprint_der, rq->imprint_len);
+	der_w_uint(w, DER_INTEGER, serial);
+	der_w_tlv(w, DER_GENTIME, gt, (size_t)gtlen);
+	der_w_raw(w, c->accuracy.p, c->accuracy.n);
 	if (rq->has_nonce)
-		dw_raw(w, rq->nonce_der, rq->nonce_len); /* copied as sent (RFC 3161 2.4.2) */
-	dw_raw(w, c->accuracy.p, c->accuracy.n);
-	dw_tlv(w, T_GENTIME, gt, (size_t)gtlen);
-	dw_uint(w, T_INT, serial);
-	dw_raw(w, rq->imprint_der, rq->imprint_len);
-	dw_raw(w, rq->policy_der, rq->policy_len);
-	dw_uint(w, T_INT, 1);
-	dw_wrap(w, T_SEQ, 0);
+		der_w_raw(w, rq->nonce_der, rq->nonce_len); /* copied as sent (RFC 3161 2.4.2) */
+	der_w_raw(w, c->tsa_name.p, c->tsa_name.n);
+	der_w_end(w, DER_SEQUENCE, m);
 	return w->err ? VA_ERR_RANGE : 0;
+}
+
+/* Attribute ::= SEQUENCE { attrType OID, attrValues SET OF AttributeValue } with one value (a whole TLV). */
+static size_t attr_put(uint8_t *out, const uint8_t *oid, size_t oidlen, const uint8_t *val, size_t vallen)
+{
+	size_t n = der_put_hdr(out, DER_SEQUENCE, oidlen + der_tlv_size(vallen));
+
+	memcpy(out + n, oid, oidlen);
+	n += oidlen;
+	return n + der_put_tlv(out + n, DER_SET, val, vallen);
 }
 
 /* Signed attributes (RFC 5652 5.3, 5.4): contentType, messageDigest, signingCertificateV2, DER-sorted.
  * Written as the SET OF that is signed (tag 0x31); the SignerInfo carries the same content under [0]. */
-static int build_signed_attrs(const tsa_token_ctx *c, const uint8_t *digest, struct dw *w)
+static int build_signed_attrs(const tsa_token_ctx *c, const uint8_t *digest, struct der_w *w)
 {
-	uint8_t ct_buf[64], md_buf[96];
-	struct dw ct, md;
+	uint8_t ct_buf[64], md_buf[96], md_val[2 + SHA256_DIGEST_LENGTH];
 	struct piece attrs[3];
 
-	dw_init(&ct, ct_buf, sizeof(ct_buf));
-	dw_raw(&ct, OID_CT_TSTINFO, sizeof(OID_CT_TSTINFO));
-	dw_wrap(&ct, T_SET, 0);
-	dw_raw(&ct, OID_CONTENT_TYPE, sizeof(OID_CONTENT_TYPE));
-	dw_wrap(&ct, T_SEQ, 0);
-
-	dw_init(&md, md_buf, sizeof(md_buf));
-	dw_tlv(&md, T_OCTSTR, digest, SHA256_DIGEST_LENGTH);
-	dw_wrap(&md, T_SET, 0);
-	dw_raw(&md, OID_MESSAGE_DIGEST, sizeof(OID_MESSAGE_DIGEST));
-	dw_wrap(&md, T_SEQ, 0);
-	if (ct.err || md.err)
-		return VA_ERR_RANGE;
-
-	attrs[0].p = (uint8_t *)dw_data(&ct);
-	attrs[0].n = dw_len(&ct);
-	attrs[1].p = (uint8_t *)dw_data(&md);
-	attrs[1].n = dw_len(&md);
+	attrs[0].p = ct_buf;
+	attrs[0].n = attr_put(ct_buf, OID_CONTENT_TYPE, sizeof(OID_CONTENT_TYPE), OID_CT_TSTINFO,
+			      sizeof(OID_CT_TSTINFO));
+	attrs[1].p = md_buf;
+	attrs[1].n = attr_put(md_buf, OID_MESSAGE_DIGEST, sizeof(OID_MESSAGE_DIGEST), md_val,
+			      der_put_tlv(md_val, DER_OCTET_STRING, digest, SHA256_DIGEST_LENGTH));
 	attrs[2] = c->attr_ess;
 	qsort(attrs, 3, sizeof(attrs[0]), piece_cmp);
-	for (int i = 2; i >= 0; i--)
-		dw_raw(w, attrs[i].p, attrs[i].n);
-	dw_wrap(w, T_SET, 0);
+	der_w_hdr(w, DER_SET, attrs[0].n + attrs[1].n + attrs[2].n);
+	for (int i = 0; i < 3; i++)
+		der_w_raw(w, attrs[i].p, attrs[i].n);
 	return w->err ? VA_ERR_RANGE : 0;
 }
 
@@ -530,8 +402,8 @@ int tsa_token_build(const tsa_token_ctx *c, const struct tsa_request *rq, uint64
 {
 	uint8_t tst_stack[1024], attr_stack[1024], sig_stack[1024], digest[SHA256_DIGEST_LENGTH];
 	uint8_t *tst_heap = NULL, *attr_heap = NULL, *sig_heap = NULL, *buf = NULL, *p, *sig;
-	size_t need, cap, siglen = 0, m_si, m_eci;
-	struct dw tw, aw, w;
+	size_t need, siglen = 0, si, si_set, certs, eci, sd, ci, resp, total;
+	struct der_w tw, aw, w;
 	int rc;
 
 	*out = NULL;
@@ -544,19 +416,19 @@ int tsa_token_build(const tsa_token_ctx *c, const struct tsa_request *rq, uint64
 	p = scratch(tst_stack, sizeof(tst_stack), need, &tst_heap);
 	if (p == NULL)
 		goto out;
-	dw_init(&tw, p, need);
+	der_w_init_fixed(&tw, p, need);
 	rc = build_tstinfo(c, rq, serial, gen_time, &tw);
 	if (rc != 0)
 		goto out;
 	rc = VA_ERR_CRYPTO;
-	if (SHA256(dw_data(&tw), dw_len(&tw), digest) == NULL)
+	if (SHA256(tw.buf, tw.len, digest) == NULL)
 		goto out;
 	need = c->attr_ess.n + 256;
 	rc = VA_ERR_NOMEM;
 	p = scratch(attr_stack, sizeof(attr_stack), need, &attr_heap);
 	if (p == NULL)
 		goto out;
-	dw_init(&aw, p, need);
+	der_w_init_fixed(&aw, p, need);
 	rc = build_signed_attrs(c, digest, &aw);
 	if (rc != 0)
 		goto out;
@@ -566,66 +438,67 @@ int tsa_token_build(const tsa_token_ctx *c, const struct tsa_request *rq, uint64
 	if (sig == NULL)
 		goto out;
 	siglen = c->max_sig_len;
-	rc = c->sign(c->sign_arg, EVP_sha256(), dw_data(&aw), dw_len(&aw), sig, &siglen);
+	rc = c->sign(c->sign_arg, EVP_sha256(), aw.buf, aw.len, sig, &siglen);
 	if (rc != 0)
 		goto out;
 	if (siglen == 0 || siglen > c->max_sig_len) {
 		rc = VA_ERR_SIGNER;
 		goto out;
 	}
-	if (c->verify_key != NULL && verify_signature(c, dw_data(&aw), dw_len(&aw), sig, siglen) != 0) {
+	if (c->verify_key != NULL && verify_signature(c, aw.buf, aw.len, sig, siglen) != 0) {
 		log_err("tsa: a signature made by the signer does not verify with the TSA certificate");
 		rc = VA_ERR_SIGNER;
 		goto out;
 	}
 
-	cap = dw_len(&tw) + dw_len(&aw) + c->certs.n + c->sid.n + c->sig_alg.n + siglen + 256;
+	/* Content lengths, innermost first (RFC 5652 5.1, 5.3; RFC 3161 2.4.2). */
+	si = sizeof(INT_1) + c->sid.n + sizeof(ALG_SHA256) + aw.len + c->sig_alg.n + der_tlv_size(siglen);
+	si_set = der_tlv_size(si);
+	certs = rq->cert_req ? der_tlv_size(c->certs.n) : 0;
+	eci = sizeof(OID_CT_TSTINFO) + der_tlv_size(der_tlv_size(tw.len));
+	sd = sizeof(INT_3) + der_tlv_size(sizeof(ALG_SHA256)) + der_tlv_size(eci) + certs + der_tlv_size(si_set);
+	ci = sizeof(OID_SIGNED_DATA) + der_tlv_size(der_tlv_size(sd));
+	resp = sizeof(STATUS_GRANTED) + der_tlv_size(ci);
+	total = der_tlv_size(resp);
 	rc = VA_ERR_NOMEM;
-	buf = malloc(cap);
+	buf = malloc(total);
 	if (buf == NULL)
 		goto out;
-	dw_init(&w, buf, cap);
-	/* signerInfos SET OF SignerInfo (RFC 5652 5.3), version 1 (sid is issuerAndSerialNumber). */
-	m_si = dw_len(&w);
-	dw_tlv(&w, T_OCTSTR, sig, siglen);
-	dw_raw(&w, c->sig_alg.p, c->sig_alg.n);
-	/* signedAttrs [0] IMPLICIT: same content as the signed SET, other tag. */
-	dw_raw(&w, dw_data(&aw), dw_len(&aw));
-	if (!w.err)
-		w.buf[w.pos] = T_CTX0;
-	dw_raw(&w, ALG_SHA256, sizeof(ALG_SHA256));
-	dw_raw(&w, c->sid.p, c->sid.n);
-	dw_uint(&w, T_INT, 1);
-	dw_wrap(&w, T_SEQ, m_si);
-	dw_wrap(&w, T_SET, 0);
-	/* certificates [0] IMPLICIT CertificateSet, only when asked for (RFC 3161 2.4.1 certReq). */
-	if (rq->cert_req) {
-		dw_raw(&w, c->certs.p, c->certs.n);
-		dw_hdr(&w, T_CTX0, c->certs.n);
-	}
-	/* encapContentInfo: eContentType id-ct-TSTInfo, eContent [0] EXPLICIT OCTET STRING. */
-	m_eci = dw_len(&w);
-	dw_tlv(&w, T_OCTSTR, dw_data(&tw), dw_len(&tw));
-	dw_wrap(&w, T_CTX0, m_eci);
-	dw_raw(&w, OID_CT_TSTINFO, sizeof(OID_CT_TSTINFO));
-	dw_wrap(&w, T_SEQ, m_eci);
-	/* digestAlgorithms */
-	dw_tlv(&w, T_SET, ALG_SHA256, sizeof(ALG_SHA256));
+	der_w_init_fixed(&w, buf, total);
+	der_w_hdr(&w, DER_SEQUENCE, resp); /* TimeStampResp */
+	der_w_raw(&w, STATUS_GRANTED, sizeof(STATUS_GRANTED));
+	der_w_hdr(&w, DER_SEQUENCE, ci); /* ContentInfo (RFC 5652 3) */
+	der_w_raw(&w, OID_SIGNED_DATA, sizeof(OID_SIGNED_DATA));
+	der_w_hdr(&w, DER_CTX(0), der_tlv_size(sd));
+	der_w_hdr(&w, DER_SEQUENCE, sd); /* SignedData */
 	/* version 3: eContentType is not id-data (RFC 5652 5.1). */
-	dw_uint(&w, T_INT, 3);
-	dw_wrap(&w, T_SEQ, 0); /* SignedData */
-	dw_wrap(&w, T_CTX0, 0);
-	dw_raw(&w, OID_SIGNED_DATA, sizeof(OID_SIGNED_DATA));
-	dw_wrap(&w, T_SEQ, 0); /* ContentInfo (RFC 5652 3) */
-	dw_raw(&w, STATUS_GRANTED, sizeof(STATUS_GRANTED));
-	dw_wrap(&w, T_SEQ, 0);
-	if (w.err) {
-		rc = VA_ERR_RANGE;
+	der_w_raw(&w, INT_3, sizeof(INT_3));
+	der_w_tlv(&w, DER_SET, ALG_SHA256, sizeof(ALG_SHA256)); /* digestAlgorithms */
+	/* encapContentInfo: eContentType id-ct-TSTInfo, eContent [0] EXPLICIT OCTET STRING. */
+	der_w_hdr(&w, DER_SEQUENCE, eci);
+	der_w_raw(&w, OID_CT_TSTINFO, sizeof(OID_CT_TSTINFO));
+	der_w_hdr(&w, DER_CTX(0), der_tlv_size(tw.len));
+	der_w_tlv(&w, DER_OCTET_STRING, tw.buf, tw.len);
+	/* certificates [0] IMPLICIT CertificateSet, only when asked for (RFC 3161 2.4.1 certReq). */
+	if (rq->cert_req)
+		der_w_tlv(&w, DER_CTX(0), c->certs.p, c->certs.n);
+	/* signerInfos SET OF SignerInfo (RFC 5652 5.3), version 1 (sid is issuerAndSerialNumber). */
+	der_w_hdr(&w, DER_SET, si_set);
+	der_w_hdr(&w, DER_SEQUENCE, si);
+	der_w_raw(&w, INT_1, sizeof(INT_1));
+	der_w_raw(&w, c->sid.p, c->sid.n);
+	der_w_raw(&w, ALG_SHA256, sizeof(ALG_SHA256));
+	/* signedAttrs [0] IMPLICIT: the signed SET with another tag octet, the same length and content. */
+	der_w_raw(&w, &SIGNED_ATTRS_TAG, 1);
+	der_w_raw(&w, aw.buf + 1, aw.len - 1);
+	der_w_raw(&w, c->sig_alg.p, c->sig_alg.n);
+	der_w_tlv(&w, DER_OCTET_STRING, sig, siglen);
+	if (w.err != 0 || w.len != total) {
+		rc = VA_ERR_RANGE; /* a length computed above is off: never hand that out */
 		goto out;
 	}
-	*outlen = dw_len(&w);
-	memmove(buf, dw_data(&w), *outlen);
 	*out = buf;
+	*outlen = total;
 	buf = NULL;
 	rc = 0;
 out:
@@ -638,10 +511,19 @@ out:
 
 int tsa_reject_encode(const struct tsa_reject *rej, uint8_t *out, size_t outlen)
 {
-	struct dw w;
+	struct der_w w;
+	size_t m, m_info, m_text;
 
-	dw_init(&w, out, outlen);
+	der_w_init_fixed(&w, out, outlen);
+	m = der_w_begin(&w);
 	/* PKIStatusInfo ::= SEQUENCE { status, statusString PKIFreeText OPTIONAL, failInfo OPTIONAL } */
+	m_info = der_w_begin(&w);
+	der_w_uint(&w, DER_INTEGER, (uint64_t)rej->status);
+	if (rej->text != NULL) {
+		m_text = der_w_begin(&w);
+		der_w_tlv(&w, DER_UTF8STRING, rej->text, strlen(rej->text));
+		der_w_end(&w, DER_SEQUENCE, m_text);
+	}
 	if (rej->failure >= 0 && rej->failure <= 31) {
 		/* Named BIT STRING in DER: trailing zero bits dropped (X.690 11.2.2). */
 		uint8_t bits[5] = { 0 };
@@ -649,19 +531,11 @@ int tsa_reject_encode(const struct tsa_reject *rej, uint8_t *out, size_t outlen)
 
 		bits[0] = (uint8_t)(7 - rej->failure % 8);
 		bits[nbytes] = (uint8_t)(0x80 >> (rej->failure % 8));
-		dw_tlv(&w, T_BITSTR, bits, nbytes + 1);
+		der_w_tlv(&w, DER_BIT_STRING, bits, nbytes + 1);
 	}
-	if (rej->text != NULL) {
-		size_t mark = dw_len(&w);
-
-		dw_tlv(&w, T_UTF8, rej->text, strlen(rej->text));
-		dw_wrap(&w, T_SEQ, mark);
-	}
-	dw_uint(&w, T_INT, (uint64_t)rej->status);
-	dw_wrap(&w, T_SEQ, 0);
-	dw_wrap(&w, T_SEQ, 0);
+	der_w_end(&w, DER_SEQUENCE, m_info);
+	der_w_end(&w, DER_SEQUENCE, m);
 	if (w.err)
 		return VA_ERR_RANGE;
-	memmove(out, dw_data(&w), dw_len(&w));
-	return (int)dw_len(&w);
+	return (int)w.len;
 }

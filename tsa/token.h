@@ -2,10 +2,10 @@
  * token.h: building TimeStampResp messages (RFC 3161 2.4.2): granted ones with a TSTInfo signed as CMS SignedData
  * (RFC 5652) carrying ESSCertIDv2 with SHA-256 (RFC 5816), and rejections carrying PKIStatusInfo only.
  *
- * The DER is written by hand, back to front, into one buffer per response: everything that does not change per
- * request (certificates, SignerIdentifier, the signingCertificateV2 attribute, the tsa name, the accuracy) is
- * encoded once at start-up, so a request costs one TSTInfo, three hashes and one signature. No OpenSSL TS_RESP_CTX
- * is used, so nothing per thread needs to be set up and signing errors keep their va_err type.
+ * The DER is written by hand (common/der.h) into one buffer of the exact size per response: everything that does
+ * not change per request (certificates, SignerIdentifier, the signingCertificateV2 attribute, the tsa name, the
+ * accuracy) is encoded once at start-up, so a request costs one TSTInfo, three hashes and one signature. No
+ * OpenSSL TS_RESP_CTX is used, so nothing per thread needs to be set up and signing errors keep their va_err type.
  *
  * Errors: 0 or a negative va_err (err.h).
  * Thread-safety: a tsa_token_ctx is immutable after tsa_token_ctx_new and may be used from many threads at once,

@@ -2,7 +2,7 @@
 TSA_CORE_SRCS := tsa/request.c tsa/token.c tsa/serial.c tsa/tsaclock.c
 
 UNIT_TESTS += test_tsa_request test_tsa_token test_tsa_serial test_tsa_clock
-test_tsa_request_SRCS := $(TSA_CORE_SRCS)
+test_tsa_request_SRCS := $(TSA_CORE_SRCS) tests/unit/test_tsa_util.c
 test_tsa_token_SRCS := $(TSA_CORE_SRCS) tests/unit/test_tsa_util.c
 test_tsa_serial_SRCS := $(TSA_CORE_SRCS)
 test_tsa_clock_SRCS := $(TSA_CORE_SRCS)
@@ -17,3 +17,6 @@ tsad_SRCS := tsa/main.c tsa/tsad.c $(TSA_CORE_SRCS)
 UNIT_TESTS += test_tsa_cert
 test_tsa_cert_SRCS := tsa/tsad.c $(TSA_CORE_SRCS) tests/unit/test_tsa_util.c
 endif
+
+UNIT_TESTS += test_tsa_request_diff
+test_tsa_request_diff_SRCS := $(TSA_CORE_SRCS) tests/unit/test_tsa_util.c

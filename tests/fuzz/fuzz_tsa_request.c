@@ -1,7 +1,8 @@
 /*
  * fuzz_tsa_request.c: the tsad request path on arbitrary bytes: TimeStampReq parsing and validation, then the
  * response the daemon would send (a signed token for accepted requests, a rejection otherwise). Every granted
- * response must decode again with OpenSSL.
+ * response must decode again with OpenSSL, and every accepted request too, to the same fields: the DER walk of
+ * tsa/request.c is stricter than d2i_TS_REQ, never laxer (tests/unit/test_tsa_request_diff.c has the rest).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -54,6 +55,30 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* 1 if d2i_TS_REQ decodes the whole input to the imprint, nonce and certReq that tsa_request_parse found. */
+static int openssl_agrees(const uint8_t *data, size_t size, const struct tsa_request *rq)
+{
+	const unsigned char *p = data;
+	TS_REQ *req = d2i_TS_REQ(NULL, &p, (long)size);
+	unsigned char *imp = NULL, *nonce = NULL;
+	int ok = 0, ni = 0, nn = 0;
+
+	if (req != NULL && p == data + size) {
+		ni = i2d_TS_MSG_IMPRINT(TS_REQ_get_msg_imprint(req), &imp);
+		if (TS_REQ_get_nonce(req) != NULL)
+			nn = i2d_ASN1_INTEGER(TS_REQ_get_nonce(req), &nonce);
+		ok = ni > 0 && (size_t)ni == rq->imprint_len && memcmp(imp, rq->imprint_der, rq->imprint_len) == 0 &&
+		     (TS_REQ_get_nonce(req) != NULL) == rq->has_nonce &&
+		     (TS_REQ_get_cert_req(req) != 0) == (rq->cert_req != 0);
+		if (ok && rq->has_nonce)
+			ok = (size_t)nn == rq->nonce_len && memcmp(nonce, rq->nonce_der, rq->nonce_len) == 0;
+	}
+	OPENSSL_free(imp);
+	OPENSSL_free(nonce);
+	TS_REQ_free(req);
+	return ok;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct tsa_request rq;
@@ -74,6 +99,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ERR_clear_error();
 		return 0;
 	}
+	if (!openssl_agrees(data, size, &rq))
+		abort();
 	if (tsa_token_build(tok, &rq, 12345, t, &resp, &resp_len) != 0)
 		abort();
 	p = resp;

@@ -13,7 +13,8 @@ command -v clang >/dev/null || fail "clang is not installed"
 # The target needs only the request code: build it here (seconds) rather than the whole fuzz tree.
 clang -std=c17 -g -O1 -D_GNU_SOURCE -iquote "$VA_TOP/common" -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -o "$T/fuzz_ocsp_request" "$VA_TOP/tests/fuzz/fuzz_ocsp_request.c" \
-	"$VA_TOP/ocsp/der.c" "$VA_TOP/ocsp/request.c" || fail "building the fuzz target"
+	"$VA_TOP/common/der.c" "$VA_TOP/common/store_serial.c" "$VA_TOP/common/store_codec.c" \
+	"$VA_TOP/ocsp/request.c" || fail "building the fuzz target"
 
 # Seeds: first octet 0 = POST body, 1 = GET path.
 mkdir -p "$T/corpus" "$T/keys"

@@ -19,7 +19,7 @@
 #include <openssl/x509v3.h>
 
 #include "../../crlgen/crl.h"
-#include "../../crlgen/cder.h"
+#include "der.h"
 
 /* ---------- fixtures: a CA key and certificate made here ---------- */
 
@@ -233,7 +233,7 @@ static void test_der_serial_table(void **state)
 		struct store_serial s;
 		hex_serial(&s, v[i].hex);
 		s.negative = (uint8_t)v[i].negative;
-		size_t n = cder_put_serial(out, &s);
+		size_t n = der_put_serial(out, &s);
 		assert_int_equal(n, v[i].len);
 		assert_memory_equal(out, v[i].der, n);
 		/* OpenSSL reads back the same value. */
@@ -257,63 +257,65 @@ static void test_der_serial_table(void **state)
 static void test_der_time_and_lengths(void **state)
 {
 	uint8_t out[DER_TIME_MAX + 1];
-	struct cder_cur c;
+	struct der_tlv c;
 	int64_t t;
 	uint8_t tag;
 	size_t len, hdr;
 
 	(void)state;
 	/* RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050. */
-	assert_int_equal(cder_put_time(out, 2524607999, 0), 15); /* 2049-12-31 23:59:59 */
+	assert_int_equal(der_put_time(out, 2524607999, 0), 15); /* 2049-12-31 23:59:59 */
 	assert_int_equal(out[0], DER_UTCTIME);
 	assert_memory_equal(out + 2, "491231235959Z", 13);
-	assert_int_equal(cder_put_time(out, 2524608000, 0), 17); /* 2050-01-01 */
+	assert_int_equal(der_put_time(out, 2524608000, 0), 17); /* 2050-01-01 */
 	assert_int_equal(out[0], DER_GENTIME);
 	assert_memory_equal(out + 2, "20500101000000Z", 15);
-	assert_int_equal(cder_put_time(out, 0, 1), 17);
+	assert_int_equal(der_put_time(out, 0, 1), 17);
 	assert_memory_equal(out + 2, "19700101000000Z", 15);
-	assert_int_equal(cder_put_time(out, 253402300800LL, 0), 0); /* year 10000 */
-	c.p = out + 2;
+	assert_int_equal(der_put_time(out, 253402300800LL, 0), 0); /* year 10000 */
+	c.tag = DER_GENTIME;
+	c.c = out + 2;
 	c.len = 15;
-	assert_int_equal(cder_time_parse(DER_GENTIME, &c, &t), 0);
+	assert_int_equal(der_time_parse(&c, &t), 0);
 	assert_int_equal(t, 0);
 	c.len = 14;
-	assert_int_equal(cder_time_parse(DER_GENTIME, &c, &t), VA_ERR_INVAL);
+	assert_int_equal(der_time_parse(&c, &t), VA_ERR_INVAL);
 	static const uint8_t bad_month[] = "491331235959Z";
-	c.p = bad_month;
+	c.tag = DER_UTCTIME;
+	c.c = bad_month;
 	c.len = 13;
-	assert_int_equal(cder_time_parse(DER_UTCTIME, &c, &t), VA_ERR_INVAL);
+	assert_int_equal(der_time_parse(&c, &t), VA_ERR_INVAL);
 
 	/* Header parsing: minimal definite lengths only. */
 	static const uint8_t h1[] = { 0x30, 0x81, 0x80 }, h2[] = { 0x30, 0x81, 0x7f }, h3[] = { 0x30, 0x80 },
 			     h4[] = { 0x30, 0x85, 1, 2, 3, 4, 5 }, h5[] = { 0x30, 0x82, 0x00, 0x80 },
 			     h6[] = { 0x1f, 0x01 }, h7[] = { 0x30, 0x82, 0x01 };
-	assert_int_equal(cder_hdr_parse(h1, sizeof(h1), &tag, &len, &hdr), 0);
+	assert_int_equal(der_hdr_parse(h1, sizeof(h1), &tag, &len, &hdr), 0);
 	assert_int_equal(len, 0x80);
 	assert_int_equal(hdr, 3);
-	assert_int_equal(cder_hdr_parse(h2, sizeof(h2), &tag, &len, &hdr), VA_ERR_INVAL);
-	assert_int_equal(cder_hdr_parse(h3, sizeof(h3), &tag, &len, &hdr), VA_ERR_INVAL);
-	assert_int_equal(cder_hdr_parse(h4, sizeof(h4), &tag, &len, &hdr), VA_ERR_INVAL);
-	assert_int_equal(cder_hdr_parse(h5, sizeof(h5), &tag, &len, &hdr), VA_ERR_INVAL);
-	assert_int_equal(cder_hdr_parse(h6, sizeof(h6), &tag, &len, &hdr), VA_ERR_INVAL);
-	assert_int_equal(cder_hdr_parse(h7, sizeof(h7), &tag, &len, &hdr), 1);
+	assert_int_equal(der_hdr_parse(h2, sizeof(h2), &tag, &len, &hdr), VA_ERR_INVAL);
+	assert_int_equal(der_hdr_parse(h3, sizeof(h3), &tag, &len, &hdr), VA_ERR_INVAL);
+	assert_int_equal(der_hdr_parse(h4, sizeof(h4), &tag, &len, &hdr), VA_ERR_INVAL);
+	assert_int_equal(der_hdr_parse(h5, sizeof(h5), &tag, &len, &hdr), VA_ERR_INVAL);
+	assert_int_equal(der_hdr_parse(h6, sizeof(h6), &tag, &len, &hdr), VA_ERR_INVAL);
+	assert_int_equal(der_hdr_parse(h7, sizeof(h7), &tag, &len, &hdr), 1);
 	uint8_t big[DER_HDR_MAX];
-	assert_int_equal(cder_put_hdr(big, DER_SEQUENCE, 3170000), 5);
-	assert_int_equal(cder_hdr_parse(big, 5, &tag, &len, &hdr), 0);
+	assert_int_equal(der_put_hdr(big, DER_SEQUENCE, 3170000), 5);
+	assert_int_equal(der_hdr_parse(big, 5, &tag, &len, &hdr), 0);
 	assert_int_equal(len, 3170000);
-	/* cder_get_any refuses content running past the cursor. */
+	/* der_expect refuses content running past the cursor. */
 	static const uint8_t over[] = { 0x04, 0x05, 1, 2 };
-	c.p = over;
-	c.len = sizeof(over);
-	assert_int_equal(cder_get(&c, DER_OCTET_STRING, NULL), VA_ERR_INVAL);
+	struct der_cur cur;
+	der_init(&cur, over, sizeof(over));
+	assert_int_equal(der_expect(&cur, DER_OCTET_STRING, &c), VA_ERR_INVAL);
 	static const uint8_t nonmin[] = { 0x00, 0x01 }, neg[] = { 0xff };
 	uint64_t u;
-	c.p = nonmin;
+	c.c = nonmin;
 	c.len = 2;
-	assert_int_equal(cder_u64_parse(&c, &u), VA_ERR_INVAL);
-	c.p = neg;
+	assert_int_equal(der_uint_parse(&c, &u), VA_ERR_INVAL);
+	c.c = neg;
 	c.len = 1;
-	assert_int_equal(cder_u64_parse(&c, &u), VA_ERR_INVAL);
+	assert_int_equal(der_uint_parse(&c, &u), VA_ERR_INVAL);
 }
 
 /* ---------- full CRLs ---------- */

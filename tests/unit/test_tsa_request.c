@@ -16,18 +16,15 @@
 
 #include "va_limits.h"
 #include "../../tsa/request.h"
+#include "test_tsa_request_vectors.h"
+#include "test_tsa_util.h"
 
 #define POLICY "1.3.6.1.4.1.55555.1.1"
 #define POLICY2 "1.3.6.1.4.1.55555.1.2"
 
 static void accept_default(struct tsa_accept *a)
 {
-	memset(a, 0, sizeof(*a));
-	assert_int_equal(tsa_accept_set_policy(a, POLICY), 0);
-	assert_int_equal(tsa_accept_add_policy(a, POLICY2), 0);
-	assert_int_equal(tsa_accept_add_digest(a, "sha256"), 0);
-	assert_int_equal(tsa_accept_add_digest(a, "sha384"), 0);
-	assert_int_equal(tsa_accept_add_digest(a, "sha512"), 0);
+	assert_int_equal(tv_accept_init(a), 0);
 }
 
 struct req_spec {
@@ -251,6 +248,78 @@ static void test_bad_format(void **state)
 	OPENSSL_free(der);
 }
 
+/* ---- the DER walk, vector by vector (test_tsa_request_vectors.h) ---- */
+
+static void test_der_vectors(void **state)
+{
+	struct tsa_accept a;
+	uint8_t der[1024];
+
+	(void)state;
+	accept_default(&a);
+	for (size_t i = 0; i < sizeof(tsa_req_vectors) / sizeof(tsa_req_vectors[0]); i++) {
+		struct tsa_request rq;
+		struct tsa_reject rej;
+		int n = tt_der_asm(tsa_req_vectors[i].der, der, sizeof(der));
+		int rc;
+
+		print_message("vector %s\n", tsa_req_vectors[i].name);
+		assert_true(n > 0);
+		rc = tsa_request_parse(&a, der, (size_t)n, &rq, &rej);
+		assert_int_equal(rej.failure, tsa_req_vectors[i].failure);
+		if (tsa_req_vectors[i].failure != TSA_FAIL_NONE) {
+			assert_int_equal(rc, VA_ERR_INVAL);
+			assert_int_equal(rej.status, TSA_STATUS_REJECTION);
+			continue;
+		}
+		assert_int_equal(rc, 0);
+		assert_int_equal(rq.cert_req, tsa_req_vectors[i].cert_req);
+		assert_int_equal(rq.digest_nid, NID_sha256);
+		/* the imprint is the TLV received: SEQUENCE at offset 5 (after 30 xx 02 01 01) */
+		assert_int_equal(rq.imprint_len, 2 + (size_t)der[6]);
+		assert_memory_equal(rq.imprint_der, der + 5, rq.imprint_len);
+		if (rq.has_nonce) {
+			const uint8_t *p = der + 5 + rq.imprint_len;
+
+			if (p[0] == 0x06) /* a policy first */
+				p += 2 + p[1];
+			assert_memory_equal(rq.nonce_der, p, rq.nonce_len);
+		}
+	}
+}
+
+/* Every hash in the static OID table, requested by OpenSSL's encoder: the table's OIDs and sizes are OpenSSL's. */
+static void test_hash_table(void **state)
+{
+	static const char *const names[] = { "sha1", "sha256", "sha384", "sha512", "sha3-256", "sha3-384",
+					     "sha3-512" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct tsa_accept a;
+		struct tsa_request rq;
+		struct tsa_reject rej;
+		struct req_spec s = { names[i], names[i], -1, 1, 0, 0, NULL, 0, 0, 0, 0 };
+		size_t len;
+		uint8_t *der;
+
+		print_message("%s\n", names[i]);
+		memset(&a, 0, sizeof(a));
+		assert_int_equal(tsa_accept_set_policy(&a, POLICY), 0);
+		assert_int_equal(tsa_accept_add_digest(&a, names[i]), 0);
+		der = build(&s, &len);
+		assert_int_equal(tsa_request_parse(&a, der, len, &rq, &rej), 0);
+		assert_int_equal(rq.digest_nid, EVP_MD_get_type(EVP_get_digestbyname(names[i])));
+		OPENSSL_free(der);
+		/* one octet short */
+		s.hash_len = EVP_MD_get_size(EVP_get_digestbyname(names[i])) - 1;
+		der = build(&s, &len);
+		assert_int_equal(tsa_request_parse(&a, der, len, &rq, &rej), VA_ERR_INVAL);
+		assert_int_equal(rej.failure, TSA_FAIL_BAD_ALG);
+		OPENSSL_free(der);
+	}
+}
+
 static void test_accept_config(void **state)
 {
 	struct tsa_accept a;
@@ -297,6 +366,8 @@ int main(void)
 		cmocka_unit_test(test_bad_format),
 		cmocka_unit_test(test_accept_config),
 		cmocka_unit_test(test_sha1_when_configured),
+		cmocka_unit_test(test_der_vectors),
+		cmocka_unit_test(test_hash_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

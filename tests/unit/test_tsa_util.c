@@ -224,3 +224,78 @@ out:
 	TS_REQ_free(treq);
 	return ok;
 }
+
+/* One level of tt_der_asm: up to the matching '}' (depth > 0) or the end of the text. */
+static int asm_level(const char **s, int depth, uint8_t *out, size_t cap, size_t *len)
+{
+	size_t n = 0;
+
+	for (;;) {
+		char c = **s;
+
+		if (c == '\0' || c == '}') {
+			if ((c == '}') != (depth > 0))
+				return -1;
+			if (c == '}')
+				(*s)++;
+			*len = n;
+			return 0;
+		}
+		(*s)++;
+		if (c == ' ' || c == '\n' || c == '\t') {
+			continue;
+		} else if (c == '{') {
+			uint8_t *inner = malloc(16384), hdr[8];
+			size_t ilen = 0, h = 0;
+			int rc = inner == NULL ? -1 : asm_level(s, depth + 1, inner, 16384, &ilen);
+
+			/* the definite length in the fewest octets (X.690 10.1) */
+			if (rc == 0 && ilen < 0x80) {
+				hdr[h++] = (uint8_t)ilen;
+			} else if (rc == 0) {
+				size_t nb = ilen > 0xffff ? 3 : ilen > 0xff ? 2 : 1;
+
+				hdr[h++] = (uint8_t)(0x80 | nb);
+				while (nb-- > 0)
+					hdr[h++] = (uint8_t)(ilen >> (8 * nb));
+			}
+			if (rc != 0 || n + h + ilen > cap) {
+				free(inner);
+				return -1;
+			}
+			memcpy(out + n, hdr, h);
+			memcpy(out + n + h, inner, ilen);
+			n += h + ilen;
+			free(inner);
+		} else if (c == '<') {
+			char *end;
+			unsigned long count = strtoul(*s, &end, 10), fill = 0x11;
+
+			if (*end == ':')
+				fill = strtoul(end + 1, &end, 16);
+			if (*end != '>' || n + count > cap)
+				return -1;
+			memset(out + n, (int)fill, count);
+			n += count;
+			*s = end + 1;
+		} else {
+			char hex[3] = { c, **s, '\0' };
+			char *end;
+			unsigned long v = strtoul(hex, &end, 16);
+
+			if (end != hex + 2 || n >= cap)
+				return -1;
+			out[n++] = (uint8_t)v;
+			(*s)++;
+		}
+	}
+}
+
+int tt_der_asm(const char *spec, uint8_t *out, size_t cap)
+{
+	size_t len = 0;
+
+	if (asm_level(&spec, 0, out, cap, &len) != 0)
+		return -1;
+	return (int)len;
+}

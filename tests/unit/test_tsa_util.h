@@ -36,6 +36,11 @@ int tt_sig_alg_der(EVP_PKEY *key, uint8_t *out, size_t outlen);
 /* Builds a TimeStampReq: md (EVP_sha256()...), nonce (0: none), cert_req, policy (NULL: none). malloc'd DER. */
 int tt_make_request(const EVP_MD *md, uint64_t nonce, int cert_req, const char *policy, uint8_t **der,
 		    size_t *len);
+/* Assembles DER from a readable text: hex octets (spaces ignored), "{...}" puts the minimal definite length of
+ * what it encloses in front of it (the tag is the octet written just before), "<N>" or "<N:hh>" is N octets of
+ * 0x11 or hh. "30{020101 04{<3>}}" is 30 08 02 01 01 04 03 11 11 11. Non-minimal or indefinite lengths are
+ * written as plain hex. Returns the length, or -1 on a syntax error or when cap is too small. */
+int tt_der_asm(const char *spec, uint8_t *out, size_t cap);
 /* Verifies resp against req with OpenSSL's TS verifier, trusting p->ca. 1 if good. */
 int tt_verify(const struct tt_pki *p, const uint8_t *req, size_t req_len, const uint8_t *resp, size_t resp_len);
 
