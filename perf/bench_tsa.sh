@@ -5,12 +5,14 @@
 #   - `openssl ts -reply` run as one process per request (how small deployments wrap it), file key
 #   - uts-server, when UTS_SERVER names a binary built by hand (its build recipe is not part of this project);
 #     it is configured with the same certificate and a file key
-# Env: DURATION (s per run, default 10), CONNS (default "1 16 64"), TSAD_THREADS (default 1), TSAD_WORKERS (default 2), UTS_SERVER,
+# Env: DURATION (s per run, default 10), CONNS (default "1 16 64"), TSAD_THREADS (default 1), TSAD_WORKERS (default 2),
+#      TSAD_LOOP_BATCH (true, tsad's default, or false: http.loop_batch), UTS_SERVER,
 #      KEYTYPE (rsa: RSA-2048, default; ec: P-256, for tsad, the raw signer and the peers alike).
 . "$(dirname "$0")/lib.sh"
 CONNS=${CONNS:-1 16 64}
 TSAD_THREADS=${TSAD_THREADS:-1}
 TSAD_WORKERS=${TSAD_WORKERS:-2}
+TSAD_LOOP_BATCH=${TSAD_LOOP_BATCH:-true}
 P="$W/pki"
 VA_PKI_QUIET=1 VA_PKI_KEYTYPE="${KEYTYPE:-rsa}" "$VA_TOP/scripts/pki.sh" "$P" >/dev/null
 export SOFTHSM2_CONF="$P/softhsm2.conf"
@@ -24,7 +26,7 @@ signers = (
     cert = "tsa.pem"; chain = "chain1.pem"; }
 );
 tsad = {
-  http = { listen = "127.0.0.1"; port = $PORT; threads = $TSAD_THREADS; workers = $TSAD_WORKERS; conn_limit = 8192; per_ip_limit = 8192; };
+  http = { listen = "127.0.0.1"; port = $PORT; threads = $TSAD_THREADS; workers = $TSAD_WORKERS; loop_batch = $TSAD_LOOP_BATCH; conn_limit = 8192; per_ip_limit = 8192; };
   signer = "tsa"; name = "bench"; policy = "1.3.6.1.4.1.55555.1.1";
   digests = [ "sha256", "sha384", "sha512" ];
 };
@@ -33,7 +35,7 @@ CONF
 head -c 4096 /dev/urandom >"$W/data"
 openssl ts -query -data "$W/data" -sha256 -cert -out "$W/req.tsq" 2>/dev/null
 
-echo "# tsa bench: KEYTYPE=${KEYTYPE:-rsa} DURATION=$DURATION threads=$TSAD_THREADS workers=$TSAD_WORKERS server_cpu=$SERVER_CPU load_cpu=$LOAD_CPU" |
+echo "# tsa bench: KEYTYPE=${KEYTYPE:-rsa} DURATION=$DURATION threads=$TSAD_THREADS workers=$TSAD_WORKERS loop_batch=$TSAD_LOOP_BATCH server_cpu=$SERVER_CPU load_cpu=$LOAD_CPU" |
 	tee -a "$OUT/results.txt"
 bg_server tsad "$BIN/tsad" -c "$P/bench.conf"
 wait_url "$URL/readyz" 60
