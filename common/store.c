@@ -314,8 +314,9 @@ int store_schema_put(store *st, MDB_txn *txn, uint32_t ver)
 
 /* Opens the databases and checks the schema version. A new store (create, no version, no certificate) gets the
  * current version and every database. A store of schema STORE_SCHEMA_NO_REVIDX is left as it is here
- * (*upgrade set): store_open upgrades it when writable, in a transaction that can grow the map. */
-static int open_dbs(store *st, int create, int *upgrade)
+ * (*upgrade set): store_open upgrades it when writable, in a transaction that can grow the map. reindex: a
+ * missing index is no error (has_revidx stays 0): store_open rebuilds it before the handle is used. */
+static int open_dbs(store *st, int create, int reindex, int *upgrade)
 {
 	MDB_txn *txn = NULL;
 	unsigned dbflags = create ? MDB_CREATE : 0;
@@ -373,14 +374,18 @@ static int open_dbs(store *st, int create, int *upgrade)
 	} else if (ver == STORE_SCHEMA_VERSION) {
 		/* Created only with a new store: an index missing from an existing one would list nothing. */
 		rc = mdb_dbi_open(txn, "revoked", fresh ? MDB_CREATE : 0, &st->db_revoked);
-		if (rc == MDB_NOTFOUND) {
-			log_err("store: database 'revoked' missing in a store of schema %u", (unsigned)ver);
+		if (rc == MDB_NOTFOUND && reindex) {
+			rc = 0;
+		} else if (rc == MDB_NOTFOUND) {
+			log_err("store: database 'revoked' missing in a store of schema %u; `vactl reindex` rebuilds it",
+				(unsigned)ver);
 			rc = VA_ERR_SCHEMA;
 			goto out;
-		}
-		if ((rc = store_lmdb_err(rc, "opening a database")) != 0)
+		} else if ((rc = store_lmdb_err(rc, "opening a database")) != 0) {
 			goto out;
-		st->has_revidx = 1;
+		} else {
+			st->has_revidx = 1;
+		}
 	} else {
 		log_err("store: schema version %u, this program uses %u (and upgrades %u)", (unsigned)ver,
 			(unsigned)STORE_SCHEMA_VERSION, (unsigned)STORE_SCHEMA_NO_REVIDX);
@@ -401,7 +406,7 @@ store *store_open(const char *path, int flags, uint64_t map_size, int *err)
 	int rc, dead = 0, key_ok = 0, locks_ok = 0, upgrade = 0;
 	unsigned envflags = MDB_NOTLS;
 
-	if (path == NULL || ((flags & STORE_CREATE) && !(flags & STORE_RDWR))) {
+	if (path == NULL || ((flags & (STORE_CREATE | STORE_REINDEX)) && !(flags & STORE_RDWR))) {
 		rc = VA_ERR_INVAL;
 		goto out;
 	}
@@ -466,9 +471,12 @@ store *store_open(const char *path, int flags, uint64_t map_size, int *err)
 	/* Reader slots of processes that died (SIGKILL, crash) would pin old pages forever. */
 	if (mdb_reader_check(st->env, &dead) == 0 && dead > 0)
 		log_info("store: cleared %d stale reader slot(s)", dead);
-	rc = open_dbs(st, (flags & STORE_CREATE) != 0, &upgrade);
+	rc = open_dbs(st, (flags & STORE_CREATE) != 0, (flags & STORE_REINDEX) != 0, &upgrade);
+	/* An upgrade builds the index with the code of a rebuild: no second pass for STORE_REINDEX. */
 	if (rc == 0 && upgrade && st->rdwr)
 		rc = store_revidx_upgrade(st);
+	else if (rc == 0 && (flags & STORE_REINDEX))
+		rc = store_revidx_rebuild(st);
 	else if (rc == 0 && upgrade)
 		log_warn("store: %s has schema %u (no revoked index): read as it is, full CRLs walk every certificate; "
 			 "`vactl init` (or any read-write open) upgrades it", path, (unsigned)STORE_SCHEMA_NO_REVIDX);
@@ -910,6 +918,9 @@ int store_check(store *st)
 		rc = (int)idx;
 		goto out;
 	}
+	if (idx > 0)
+		log_warn("store check: %ld revoked index problem(s): CRLs are built from the index; `vactl reindex` "
+			 "rebuilds it from the certificates", idx);
 	problems += idx;
 	rc = 0;
 	goto out;

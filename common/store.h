@@ -56,6 +56,7 @@ enum store_open_flags {
 	STORE_RDONLY = 0,
 	STORE_RDWR = 1,
 	STORE_CREATE = 2, /* with STORE_RDWR: create the directory and environment if missing */
+	STORE_REINDEX = 4, /* with STORE_RDWR: rebuild the revoked index from `certs` (see store_open) */
 };
 
 /* Status of a certificate the CA issued. */
@@ -154,6 +155,11 @@ struct store_change {
  * STORE_SCHEMA_VERSION nor 1 or when the environment is not a store; VA_ERR_NOTFOUND when there is no store at
  * path (without STORE_CREATE). With STORE_RDWR, a version 1 store is upgraded before this returns (see above;
  * O(certificates) once, logged); an upgrade that fails (a damaged record: VA_ERR_STORE) fails the open.
+ * With STORE_REINDEX (and STORE_RDWR, else VA_ERR_INVAL), the revoked index is emptied and refilled from `certs`
+ * by the code of the upgrade, in one write transaction: the repair of an index found damaged by store_check,
+ * also when it is missing altogether (which otherwise fails every open with VA_ERR_SCHEMA). Readers in other
+ * processes see the old index or the new one, never a part; statuses and the change log are not touched. A
+ * record that does not decode fails the open (VA_ERR_STORE) and leaves the index as it was.
  * Clears reader slots left by dead processes (mdb_reader_check). On failure returns NULL and sets *err. */
 store *store_open(const char *path, int flags, uint64_t map_size, int *err);
 /* Closes the environment and frees every thread's cached read transaction. Accepts NULL. No other thread may

@@ -9,7 +9,8 @@
  * every page of `certs` anyway (the build's RSS stayed at the size of the table). With the record in the index
  * a CRL reads the index only. The copy is written in the transaction that writes the record, from the same
  * encoded bytes (store_cert.c, cert_write), so the two cannot disagree after a crash; store_check compares
- * them byte for byte.
+ * them byte for byte. Damage found there is repaired by rebuilding the index from `certs` (vactl reindex,
+ * store_revidx_rebuild), with the code that builds it when a schema 1 store is upgraded.
  */
 #include <stdio.h>
 #include <string.h>
@@ -33,38 +34,37 @@ int store_revidx_set(store *st, MDB_txn *txn, const uint8_t *key, size_t klen, c
 	return rc == MDB_NOTFOUND ? 0 : store_lmdb_err(rc, "writing the revoked index");
 }
 
-struct upgrade {
-	uint64_t listed;
-	int upgraded;
-};
-
-static int upgrade_txn(store *st, MDB_txn *txn, void *arg)
+/* "issuer/SERIAL" for a certs or index key, or a note that the key does not decode. */
+static void key_name(const MDB_val *k, char *out, size_t outlen)
 {
-	struct upgrade *u = arg;
+	struct store_serial s;
+	char hex[2 * LIM_SERIAL_MAX + 2];
+	int n = k->mv_size > 4 ? store_serial_key_decode((const uint8_t *)k->mv_data + 4, k->mv_size - 4, &s)
+			       : VA_ERR_STORE;
+
+	if (n < 0 || (size_t)n != k->mv_size - 4) {
+		snprintf(out, outlen, "(malformed key of %zu octets)", k->mv_size);
+		return;
+	}
+	store_serial_to_hex(&s, hex, sizeof(hex));
+	snprintf(out, outlen, "%u/%s", (unsigned)store_get_be32(k->mv_data), hex);
+}
+
+/* The index from scratch inside txn: opened (created if missing), emptied, filled from `certs`. What both the
+ * upgrade and a rebuild do: one copy of it, so that a repaired index is the one an upgrade would have built. */
+static int revidx_fill(store *st, MDB_txn *txn, uint64_t *listed)
+{
 	MDB_cursor *cur = NULL;
 	MDB_val k, v;
 	uint8_t kb[STORE_CERT_KEY_MAX], vb[STORE_CERT_VAL_LEN];
-	uint32_t ver;
+	char name[64 + 2 * LIM_SERIAL_MAX];
 	int rc, op;
 
-	u->listed = 0;
-	u->upgraded = 0;
-	if ((rc = store_schema_get(st, txn, &ver)) != 0)
-		return rc == VA_ERR_NOTFOUND ? VA_ERR_SCHEMA : rc;
-	if (ver == STORE_SCHEMA_VERSION) {
-		/* Another process upgraded it since this one read the version. */
-		rc = mdb_dbi_open(txn, "revoked", 0, &st->db_revoked);
-		if (rc == MDB_NOTFOUND) {
-			log_err("store: database 'revoked' missing in a store of schema %u", (unsigned)ver);
-			return VA_ERR_SCHEMA;
-		}
-		return store_lmdb_err(rc, "opening the revoked index");
-	}
-	if (ver != STORE_SCHEMA_NO_REVIDX)
-		return VA_ERR_SCHEMA;
-	if ((rc = store_lmdb_err(mdb_dbi_open(txn, "revoked", MDB_CREATE, &st->db_revoked), "creating the index")))
+	*listed = 0;
+	if ((rc = store_lmdb_err(mdb_dbi_open(txn, "revoked", MDB_CREATE, &st->db_revoked), "opening the index")))
 		return rc;
-	/* Nothing can be in it (the version is written in the same transaction), but start from empty anyway. */
+	/* Empty for an upgrade (the version is written in the same transaction); whatever damage was found, for a
+	 * rebuild. Readers keep the pages of their snapshot: they see the old index until this commits. */
 	if ((rc = store_lmdb_err(mdb_drop(txn, st->db_revoked, 0), "emptying the index")) != 0)
 		return rc;
 	if ((rc = store_lmdb_err(mdb_cursor_open(txn, st->db_certs, &cur), "cursor")) != 0)
@@ -74,14 +74,17 @@ static int upgrade_txn(store *st, MDB_txn *txn, void *arg)
 		if (store_cert_rec_decode(v.mv_data, v.mv_size, &rec) != 0) {
 			/* A CRL must not be built from an index that silently lacks a certificate: refuse, as a CRL build
 			 * over the damaged record would. */
-			log_err("store: upgrade: damaged certificate record (%zu octets); run `vactl check`", v.mv_size);
+			key_name(&k, name, sizeof(name));
+			log_err("store: building the revoked index: certificate %s: damaged record (%zu octets); run "
+				"`vactl check`", name, v.mv_size);
 			rc = VA_ERR_STORE;
 			goto out;
 		}
 		if (rec.status == STORE_GOOD)
 			continue;
 		if (k.mv_size > sizeof(kb)) {
-			log_err("store: upgrade: certificate key of %zu octets; run `vactl check`", k.mv_size);
+			log_err("store: building the revoked index: certificate key of %zu octets; run `vactl check`",
+				k.mv_size);
 			rc = VA_ERR_STORE;
 			goto out;
 		}
@@ -93,16 +96,45 @@ static int upgrade_txn(store *st, MDB_txn *txn, void *arg)
 		rc = store_lmdb_err(mdb_put(txn, st->db_revoked, &ik, &iv, MDB_APPEND), "filling the index");
 		if (rc)
 			goto out;
-		u->listed++;
+		(*listed)++;
 	}
-	if (rc != MDB_NOTFOUND) {
-		rc = store_lmdb_err(rc, "walking certificates");
-		goto out;
-	}
-	rc = store_schema_put(st, txn, STORE_SCHEMA_VERSION);
-	u->upgraded = rc == 0;
+	rc = rc == MDB_NOTFOUND ? 0 : store_lmdb_err(rc, "walking certificates");
 out:
 	mdb_cursor_close(cur);
+	return rc;
+}
+
+struct upgrade {
+	uint64_t listed;
+	int upgraded;
+};
+
+static int upgrade_txn(store *st, MDB_txn *txn, void *arg)
+{
+	struct upgrade *u = arg;
+	uint32_t ver;
+	int rc;
+
+	u->listed = 0;
+	u->upgraded = 0;
+	if ((rc = store_schema_get(st, txn, &ver)) != 0)
+		return rc == VA_ERR_NOTFOUND ? VA_ERR_SCHEMA : rc;
+	if (ver == STORE_SCHEMA_VERSION) {
+		/* Another process upgraded it since this one read the version. */
+		rc = mdb_dbi_open(txn, "revoked", 0, &st->db_revoked);
+		if (rc == MDB_NOTFOUND) {
+			log_err("store: database 'revoked' missing in a store of schema %u; `vactl reindex` rebuilds it",
+				(unsigned)ver);
+			return VA_ERR_SCHEMA;
+		}
+		return store_lmdb_err(rc, "opening the revoked index");
+	}
+	if (ver != STORE_SCHEMA_NO_REVIDX)
+		return VA_ERR_SCHEMA;
+	if ((rc = revidx_fill(st, txn, &u->listed)) != 0)
+		return rc;
+	rc = store_schema_put(st, txn, STORE_SCHEMA_VERSION);
+	u->upgraded = rc == 0;
 	return rc;
 }
 
@@ -123,6 +155,34 @@ int store_revidx_upgrade(store *st)
 		log_warn("store: upgraded from schema %u to %u: revoked index built (%llu entries); earlier versions "
 			 "of the programs no longer open this store", (unsigned)STORE_SCHEMA_NO_REVIDX,
 			 (unsigned)STORE_SCHEMA_VERSION, (unsigned long long)u.listed);
+	return 0;
+}
+
+static int rebuild_txn(store *st, MDB_txn *txn, void *arg)
+{
+	uint32_t ver;
+	int rc;
+
+	/* store_open read the version in an earlier transaction; it can only have gone up since, and a version this
+	 * program does not know is not one whose index it may write. */
+	if ((rc = store_schema_get(st, txn, &ver)) != 0)
+		return rc == VA_ERR_NOTFOUND ? VA_ERR_SCHEMA : rc;
+	if (ver != STORE_SCHEMA_VERSION)
+		return VA_ERR_SCHEMA;
+	return revidx_fill(st, txn, arg);
+}
+
+int store_revidx_rebuild(store *st)
+{
+	uint64_t listed = 0;
+	int rc = store_write(st, rebuild_txn, &listed);
+
+	if (rc != 0) {
+		log_err("store: rebuilding the revoked index failed (the index is as it was): %s", va_strerror(rc));
+		return rc;
+	}
+	st->has_revidx = 1;
+	log_info("store: revoked index rebuilt from the certificates (%llu entries)", (unsigned long long)listed);
 	return 0;
 }
 
@@ -174,22 +234,6 @@ out:
 		mdb_cursor_close(cur);
 	store_rtxn_end(st, txn);
 	return rc;
-}
-
-/* "issuer/SERIAL" for a certs or index key, or a note that the key does not decode. */
-static void key_name(const MDB_val *k, char *out, size_t outlen)
-{
-	struct store_serial s;
-	char hex[2 * LIM_SERIAL_MAX + 2];
-	int n = k->mv_size > 4 ? store_serial_key_decode((const uint8_t *)k->mv_data + 4, k->mv_size - 4, &s)
-			       : VA_ERR_STORE;
-
-	if (n < 0 || (size_t)n != k->mv_size - 4) {
-		snprintf(out, outlen, "(malformed key of %zu octets)", k->mv_size);
-		return;
-	}
-	store_serial_to_hex(&s, hex, sizeof(hex));
-	snprintf(out, outlen, "%u/%s", (unsigned)store_get_be32(k->mv_data), hex);
 }
 
 /* One merge walk over `certs` and the index (both in key order): O(n), no lookups. */

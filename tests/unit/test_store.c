@@ -1808,6 +1808,157 @@ static void test_revidx_tampered(void **state)
 	free(l);
 }
 
+/* Removes the `revoked` database of the store in dir, behind the store's back (the version stays). */
+static void raw_drop_index(const char *dir)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "revoked", 0, &dbi), 0);
+	assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+/* The repair (vactl reindex): store_open with STORE_REINDEX rebuilds the index from the certificates after each
+ * kind of damage store_check finds, and when the index is gone; the result is the index the writes had kept,
+ * and nothing else changes. A damaged certificate record refuses the rebuild and leaves the index as it was. */
+static void test_revidx_reindex(void **state)
+{
+	struct fx *f = *state;
+	struct store_serial s, neg = { .len = 2, .negative = 1, .mag = { 0x12, 0x34 } };
+	struct store_cert_rec r;
+	struct store_stats st0, st1;
+	char before[1024], after[1024];
+	uint64_t seq0, seq1;
+	uint8_t *der2, rec5[STORE_CERT_VAL_LEN], rec12[STORE_CERT_VAL_LEN], good[STORE_CERT_VAL_LEN];
+	size_t len2;
+	uint32_t ca2;
+	int err;
+
+	/* Two issuers, serials of several lengths and a negative one, revoked and held. */
+	assert_int_equal(tsl_make_ca("Test CA 2", &der2, &len2), 0);
+	assert_int_equal(store_issuer_add(f->st, "ca2", der2, len2, &ca2), 0);
+	free(der2);
+	add_good_range(f, 1, 40);
+	for (uint64_t i = 5; i <= 40; i += 7) {
+		s = tsl_serial(i);
+		assert_int_equal(store_cert_revoke(f->st, f->ca, &s, STORE_REASON_SUPERSEDED, 1700000000, 0), 0);
+	}
+	s = tsl_serial(2);
+	assert_int_equal(store_cert_hold(f->st, f->ca, &s, 1700000100), 0);
+	r = tsl_revoked(0, STORE_REASON_KEY_COMPROMISE, 1700000200);
+	assert_int_equal(store_cert_add(f->st, f->ca, &neg, &r), 0);
+	s = tsl_serial_rand(3, 1);
+	assert_int_equal(store_cert_add(f->st, ca2, &s, &r), 0);
+	s = tsl_serial(0x4242);
+	r = tsl_good(1900000000);
+	assert_int_equal(store_cert_add(f->st, ca2, &s, &r), 0);
+	idx_keys(f->st, before, sizeof(before));
+	assert_int_equal(store_check(f->st), 0);
+	assert_int_equal(store_stats_get(f->st, &st0), 0);
+	assert_int_equal(store_changes_last(f->st, &seq0), 0);
+	r = get_rec(f, 5);
+	store_cert_rec_encode(&r, rec5);
+	r = get_rec(f, 12);
+	store_cert_rec_encode(&r, rec12);
+	r = tsl_good(1900000000);
+	store_cert_rec_encode(&r, good);
+	store_close(f->st);
+	f->st = NULL;
+
+	/* Every kind of damage at once: a revoked certificate missing (5), a good one listed (3), one without a
+	 * certificate (0x99), one of no issuer (7/01), a record that is not the certificate's (12 holds 5's), one that
+	 * does not decode (19). */
+	uint8_t k5[6] = { 0, 0, 0, (uint8_t)f->ca, 0x81, 5 }, k3[6] = { 0, 0, 0, (uint8_t)f->ca, 0x81, 3 },
+		k99[6] = { 0, 0, 0, (uint8_t)f->ca, 0x81, 0x99 }, kx[6] = { 0, 0, 0, 7, 0x81, 1 },
+		k12[6] = { 0, 0, 0, (uint8_t)f->ca, 0x81, 12 }, k19[6] = { 0, 0, 0, (uint8_t)f->ca, 0x81, 19 };
+	raw_put(f->dir, "revoked", k5, sizeof(k5), NULL, 0);
+	raw_put(f->dir, "revoked", k3, sizeof(k3), good, sizeof(good));
+	raw_put(f->dir, "revoked", k99, sizeof(k99), rec5, sizeof(rec5));
+	raw_put(f->dir, "revoked", kx, sizeof(kx), rec5, sizeof(rec5));
+	raw_put(f->dir, "revoked", k12, sizeof(k12), rec5, sizeof(rec5));
+	raw_put(f->dir, "revoked", k19, sizeof(k19), "x", 1);
+	f->st = store_open(f->dir, STORE_RDONLY, 0, &err);
+	assert_non_null(f->st);
+	assert_int_equal(store_check(f->st), 6);
+	store_close(f->st);
+	/* A rebuild writes: never through a read-only handle. */
+	f->st = store_open(f->dir, STORE_RDONLY | STORE_REINDEX, 0, &err);
+	assert_null(f->st);
+	assert_int_equal(err, VA_ERR_INVAL);
+
+	f->st = store_open(f->dir, STORE_RDWR | STORE_REINDEX, 0, &err);
+	assert_non_null(f->st);
+	idx_keys(f->st, after, sizeof(after));
+	assert_string_equal(after, before);
+	assert_int_equal(store_check(f->st), 0); /* also compares every entry with its record, byte for byte */
+	expect_same_walks(f->st, f->ca, 8);
+	expect_same_walks(f->st, ca2, 1);
+	/* Nothing else changed: no status, no change logged. */
+	assert_int_equal(store_stats_get(f->st, &st1), 0);
+	assert_int_equal(store_changes_last(f->st, &seq1), 0);
+	assert_int_equal(seq1, seq0);
+	assert_int_equal(st1.certs, st0.certs);
+	assert_int_equal(st1.revoked, st0.revoked);
+	assert_int_equal(st1.hold, st0.hold);
+	store_close(f->st);
+
+	/* A sound index rebuilt is the same index. */
+	f->st = store_open(f->dir, STORE_RDWR | STORE_REINDEX, 0, &err);
+	assert_non_null(f->st);
+	idx_keys(f->st, after, sizeof(after));
+	assert_string_equal(after, before);
+	store_close(f->st);
+
+	/* The index gone: no other open works (an empty index would list nothing); the rebuild makes it again. */
+	raw_drop_index(f->dir);
+	assert_null(store_open(f->dir, STORE_RDONLY, 0, &err));
+	assert_int_equal(err, VA_ERR_SCHEMA);
+	assert_null(store_open(f->dir, STORE_RDWR, 0, &err));
+	assert_int_equal(err, VA_ERR_SCHEMA);
+	f->st = store_open(f->dir, STORE_RDWR | STORE_REINDEX, 0, &err);
+	assert_non_null(f->st);
+	assert_int_equal(f->st->has_revidx, 1);
+	idx_keys(f->st, after, sizeof(after));
+	assert_string_equal(after, before);
+	assert_int_equal(store_check(f->st), 0);
+	store_close(f->st);
+
+	/* A certificate record that does not decode: no rebuild (the index could lack that certificate), the index
+	 * stays as it was, here still without serial 5's entry. */
+	raw_put(f->dir, "revoked", k5, sizeof(k5), NULL, 0);
+	raw_put(f->dir, "certs", k12, sizeof(k12), "x", 1);
+	f->st = store_open(f->dir, STORE_RDWR | STORE_REINDEX, 0, &err);
+	assert_null(f->st);
+	assert_int_equal(err, VA_ERR_STORE);
+	f->st = store_open(f->dir, STORE_RDONLY, 0, &err);
+	assert_non_null(f->st);
+	idx_keys(f->st, after, sizeof(after));
+	assert_null(strstr(after, "1/05"));
+	assert_non_null(strstr(after, "1/0C"));
+	assert_int_equal(store_check(f->st), 2); /* the record, the missing entry */
+	store_close(f->st);
+	f->st = NULL;
+
+	/* Record repaired, store taken back to schema 1: STORE_REINDEX upgrades it (the upgrade is the rebuild). */
+	raw_put(f->dir, "certs", k12, sizeof(k12), rec12, sizeof(rec12));
+	raw_downgrade(f->dir);
+	f->st = store_open(f->dir, STORE_RDWR | STORE_REINDEX, 0, &err);
+	assert_non_null(f->st);
+	idx_keys(f->st, after, sizeof(after));
+	assert_string_equal(after, before);
+	assert_int_equal(store_check(f->st), 0);
+	store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(raw_schema(f->dir), STORE_SCHEMA_VERSION);
+}
+
 /* ---- threads ---- */
 
 struct reader_arg {
@@ -2081,6 +2232,7 @@ int main(void)
 		T(test_revidx_foreach),
 		T(test_revidx_upgrade),
 		T(test_revidx_tampered),
+		T(test_revidx_reindex),
 		T(test_threads),
 		T(test_close_with_live_threads),
 		T(test_get_no_alloc),
