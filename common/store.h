@@ -10,9 +10,10 @@
  *   changes  key: sequence number (uint64 BE)      value: one status change (struct store_change)
  *   meta     key: ASCII name                       value: bytes (schema version, counters such as CRL numbers)
  *
- * Serial key: one byte (0x80 | len) for a positive serial, len for a negative one, then the magnitude in len
- * big-endian octets without leading zeros. Lexicographic order of keys is therefore numeric order of positive
- * serials, which is what CRL building iterates in.
+ * Serial key: one byte (0x80 | len) for zero and a positive serial, len for a negative one, then the magnitude
+ * in len big-endian octets without leading zeros. Lexicographic order of keys is therefore numeric order of zero
+ * and the positive serials, which is what CRL building iterates in; negative serials (non-conforming) come
+ * before them, by increasing magnitude (so numerically descending).
  *
  * Values are little-endian fixed layouts with a version byte first (store_codec.c); a value of the wrong size,
  * version or content is reported as VA_ERR_STORE, never trusted.
@@ -234,6 +235,17 @@ int store_cert_foreach(store *st, uint32_t issuer, int only_revoked,
 int store_revoked_foreach(store *st, uint32_t issuer,
 			  int (*fn)(void *arg, const struct store_serial *serial, const struct store_cert_rec *rec),
 			  void *arg);
+/* The same walk limited to the serials s with from <= s < to in numeric order (negative serials below zero,
+ * below the positive ones; NULL from or to: no bound on that side), as a CRL partitioned by serial range needs.
+ * The walk starts at the range (one B-tree descent, MDB_SET_RANGE) and stops at its end: it reads only what is
+ * in it. Visits are in the order of store_revoked_foreach (key order: the negative serials first, by increasing
+ * magnitude, then zero and the positive ones ascending), so a ranged walk visits exactly what the full walk
+ * visits in the range, in the same order. from and to must be canonical (as store_serial_from_* makes them: no
+ * leading zero octet, zero never negative, at most LIM_SERIAL_MAX octets), else VA_ERR_INVAL; from >= to is an
+ * empty range. */
+typedef int (*store_cert_fn)(void *arg, const struct store_serial *serial, const struct store_cert_rec *rec);
+int store_revoked_foreach_range(store *st, uint32_t issuer, const struct store_serial *from,
+				const struct store_serial *to, store_cert_fn fn, void *arg);
 
 /* Change log. store_changes_last: highest sequence number (0 when empty). store_changes_since: calls fn for
  * every change with seq > after, in order, up to max (0: no limit); same return rules as foreach. */

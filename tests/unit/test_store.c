@@ -1652,6 +1652,144 @@ static uint32_t raw_schema(const char *dir)
 	return ver;
 }
 
+/* "HEX" or "-HEX" into a serial (as store_serial_from_hex reads it); "*", no bound: NULL. */
+static const struct store_serial *bound(const char *hex, struct store_serial *buf)
+{
+	if (strcmp(hex, "*") == 0)
+		return NULL;
+	assert_int_equal(store_serial_from_hex(buf, hex), 0);
+	return buf;
+}
+
+/* The ranged walk's visits, as "HEX HEX ...", against want. */
+static void expect_range(store *st, uint32_t issuer, const char *from, const char *to, const char *want)
+{
+	struct rev_list *l = calloc(1, sizeof(*l));
+	struct store_serial fb, tb;
+	char got[2048];
+	size_t used = 0;
+
+	assert_non_null(l);
+	assert_int_equal(store_revoked_foreach_range(st, issuer, bound(from, &fb), bound(to, &tb), rev_collect, l), 0);
+	got[0] = '\0';
+	for (int i = 0; i < l->n; i++)
+		used += (size_t)snprintf(got + used, sizeof(got) - used, "%s%s", i ? " " : "", l->hex[i]);
+	if (strcmp(got, want) != 0)
+		fail_msg("range [%s, %s): got '%s', want '%s'", from, to, got, want);
+	free(l);
+}
+
+#define SER20_MIN "0100000000000000000000000000000000000000"
+#define SER20_MAX "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"
+
+/* The revoked certificates of the range tests, in key order (the full walk's order). */
+static const char *const range_all[] = { "-01", "-7F", "-80", "-0100", "-FFFF", "00", "01", "7F", "80", "FF",
+					 "0100", "0101", "FFFF", "010000", SER20_MIN, SER20_MAX };
+
+static void range_store(struct fx *f, uint32_t ca2)
+{
+	struct store_serial s;
+	struct store_cert_rec rv = tsl_revoked(1900000000, STORE_REASON_SUPERSEDED, 1700000000),
+			      good = tsl_good(1900000000);
+
+	for (size_t i = 0; i < sizeof(range_all) / sizeof(range_all[0]); i++) {
+		assert_int_equal(store_serial_from_hex(&s, range_all[i]), 0);
+		assert_int_equal(store_cert_add(f->st, f->ca, &s, &rv), 0);
+	}
+	/* Good certificates between them are never visited, whatever the range. */
+	const char *goods[] = { "-02", "-0101", "02", "81", "0102", "FFFE", "01000000" };
+	for (size_t i = 0; i < sizeof(goods) / sizeof(goods[0]); i++) {
+		assert_int_equal(store_serial_from_hex(&s, goods[i]), 0);
+		assert_int_equal(store_cert_add(f->st, f->ca, &s, &good), 0);
+	}
+	/* Another issuer's revoked certificates around them: the walk stays within its issuer. */
+	const char *other[] = { "-01", "00", "01", SER20_MAX };
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		assert_int_equal(store_serial_from_hex(&s, other[i]), 0);
+		assert_int_equal(store_cert_add(f->st, ca2, &s, &rv), 0);
+	}
+}
+
+/* The edges of the ranged walk (partitioned CRLs): bounds at and between stored serials, at length changes
+ * (0xFF < 0x0100: the key orders by length first), on both sides of zero, the first and last serials, empty and
+ * inverted ranges, and the order of the visits (the full walk's). */
+static void expect_range_edges(store *st, uint32_t ca, uint32_t ca2)
+{
+	const char *all = "-01 -7F -80 -0100 -FFFF 00 01 7F 80 FF 0100 0101 FFFF 010000 " SER20_MIN " " SER20_MAX;
+
+	expect_range(st, ca, "*", "*", all);
+	expect_range(st, ca, "-FFFF", "*", all);                 /* from the (numerically) first serial */
+	expect_range(st, ca, "*", "-FFFF", "");                  /* nothing is below it */
+	expect_range(st, ca, "-FFFE", "*", "-01 -7F -80 -0100 00 01 7F 80 FF 0100 0101 FFFF 010000 " SER20_MIN " " SER20_MAX);
+	expect_range(st, ca, "*", SER20_MAX, "-01 -7F -80 -0100 -FFFF 00 01 7F 80 FF 0100 0101 FFFF 010000 " SER20_MIN);
+	expect_range(st, ca, SER20_MAX, "*", SER20_MAX);         /* the last serial alone */
+	expect_range(st, ca, SER20_MIN, SER20_MAX, SER20_MIN);
+	expect_range(st, ca, "80", "0100", "80 FF");             /* one octet to two: 0xFF < 0x0100 */
+	expect_range(st, ca, "FF", "0101", "FF 0100");
+	expect_range(st, ca, "0100", "010000", "0100 0101 FFFF");
+	expect_range(st, ca, "0100", "*", "0100 0101 FFFF 010000 " SER20_MIN " " SER20_MAX);
+	expect_range(st, ca, "0101", "FFFF", "0101");
+	expect_range(st, ca, "0102", "FFFF", "");                /* only good certificates in between */
+	expect_range(st, ca, "81", "FF", "");
+	expect_range(st, ca, "80", "80", "");                    /* empty */
+	expect_range(st, ca, "0100", "80", "");                  /* inverted */
+	expect_range(st, ca, "00", "01", "00");                  /* zero alone */
+	expect_range(st, ca, "00", "*", "00 01 7F 80 FF 0100 0101 FFFF 010000 " SER20_MIN " " SER20_MAX);
+	expect_range(st, ca, "*", "00", "-01 -7F -80 -0100 -FFFF"); /* the negative serials, in key order */
+	expect_range(st, ca, "*", "01", "-01 -7F -80 -0100 -FFFF 00");
+	expect_range(st, ca, "-80", "01", "-01 -7F -80 00");     /* from a negative serial, included */
+	expect_range(st, ca, "-0100", "-01", "-7F -80 -0100");  /* between negative serials: -1 excluded */
+	expect_range(st, ca, "-0100", "-7F", "-80 -0100");
+	expect_range(st, ca, "-FFFF", "-FFFF", "");
+	expect_range(st, ca, "-7F", "-80", "");                  /* inverted: -0x7F > -0x80 */
+	expect_range(st, ca, "01", "-01", "");
+	expect_range(st, ca, "-02", "02", "-01 00 01");          /* across zero */
+	expect_range(st, ca2, "*", "*", "-01 00 01 " SER20_MAX);
+	expect_range(st, ca2, "01", "*", "01 " SER20_MAX);
+	expect_range(st, 99, "*", "*", "");
+}
+
+static void test_revidx_range(void **state)
+{
+	struct fx *f = *state;
+	struct store_serial a, b;
+	uint8_t *der2;
+	size_t len2;
+	uint32_t ca2;
+	int n = 0;
+
+	assert_int_equal(tsl_make_ca("Test CA 2", &der2, &len2), 0);
+	assert_int_equal(store_issuer_add(f->st, "ca2", der2, len2, &ca2), 0);
+	free(der2);
+	range_store(f, ca2);
+	expect_same_walks(f->st, f->ca, (int)(sizeof(range_all) / sizeof(range_all[0])));
+	expect_range_edges(f->st, f->ca, ca2);
+	/* A non-zero return stops the walk, in either stretch. */
+	assert_int_equal(store_revoked_foreach_range(f->st, f->ca, bound("-80", &a), bound("FF", &b), stop_second, &n), 9);
+	assert_int_equal(n, 2);
+	n = 0;
+	assert_int_equal(store_revoked_foreach_range(f->st, f->ca, bound("7F", &a), NULL, stop_second, &n), 9);
+	assert_int_equal(n, 2);
+	/* Bounds that are not serials as the store writes them: their keys would not sort by value. */
+	struct store_serial bad = { .len = 2, .mag = { 0, 5 } };
+	assert_int_equal(store_revoked_foreach_range(f->st, f->ca, &bad, NULL, rev_collect, NULL), VA_ERR_INVAL);
+	bad = (struct store_serial){ .len = 0, .negative = 1 };
+	assert_int_equal(store_revoked_foreach_range(f->st, f->ca, NULL, &bad, rev_collect, NULL), VA_ERR_INVAL);
+	bad = (struct store_serial){ .len = LIM_SERIAL_MAX + 1, .mag = { 1 } };
+	assert_int_equal(store_revoked_foreach_range(f->st, f->ca, &bad, NULL, rev_collect, NULL), VA_ERR_INVAL);
+	assert_int_equal(store_revoked_foreach_range(f->st, f->ca, NULL, NULL, NULL, NULL), VA_ERR_INVAL);
+	assert_int_equal(store_revoked_foreach_range(NULL, f->ca, NULL, NULL, rev_collect, NULL), VA_ERR_INVAL);
+
+	/* A version 1 store opened read-only walks the same stretches of `certs`. */
+	store_close(f->st);
+	raw_downgrade(f->dir);
+	int err;
+	f->st = store_open(f->dir, STORE_RDONLY, 0, &err);
+	assert_non_null(f->st);
+	assert_int_equal(f->st->has_revidx, 0);
+	expect_range_edges(f->st, f->ca, ca2);
+}
+
 /* A store written before the index: read as it is read-only, upgraded once by a read-write open. */
 static void test_revidx_upgrade(void **state)
 {
@@ -2230,6 +2368,7 @@ int main(void)
 		T(test_damaged_values),
 		T(test_revidx_transitions),
 		T(test_revidx_foreach),
+		T(test_revidx_range),
 		T(test_revidx_upgrade),
 		T(test_revidx_tampered),
 		T(test_revidx_reindex),
