@@ -718,14 +718,32 @@ int store_meta_get(store *st, const char *name, void *buf, size_t *len)
 	return rc;
 }
 
+/* Walks dbi (`certs` or the revoked index: both hold certificate records) and counts its entries by status;
+ * an entry that does not decode counts in none. */
+static int stats_count(MDB_txn *txn, MDB_dbi dbi, uint64_t by_status[3])
+{
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	struct store_cert_rec rec;
+	int rc;
+
+	if ((rc = store_lmdb_err(mdb_cursor_open(txn, dbi, &cur), "cursor")) != 0)
+		return rc;
+	for (int op = MDB_FIRST; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
+		if (store_cert_rec_decode(v.mv_data, v.mv_size, &rec) == 0 && rec.status <= STORE_HOLD)
+			by_status[rec.status]++;
+	}
+	rc = rc == MDB_NOTFOUND ? 0 : store_lmdb_err(rc, "counting certificates");
+	mdb_cursor_close(cur);
+	return rc;
+}
+
 int store_stats_get(store *st, struct store_stats *out)
 {
 	MDB_txn *txn;
-	MDB_cursor *cur = NULL;
 	MDB_stat ms;
 	MDB_envinfo info;
-	MDB_val k, v;
-	struct store_cert_rec rec;
+	uint64_t n[3] = { 0, 0, 0 };
 	int rc;
 
 	if (st == NULL || out == NULL)
@@ -739,30 +757,33 @@ int store_stats_get(store *st, struct store_stats *out)
 	if ((rc = store_lmdb_err(mdb_stat(txn, st->db_changes, &ms), "stat")) != 0)
 		goto out;
 	out->changes = ms.ms_entries;
-	if ((rc = store_lmdb_err(mdb_cursor_open(txn, st->db_certs, &cur), "cursor")) != 0)
+	/* Every issuer's certificates are in `certs` and every issuer's revoked ones in the index, and the counts are
+	 * the store's, not an issuer's: LMDB keeps the entry count of each database, so the total costs nothing and
+	 * only the index is walked (to split revoked from held): O(revoked) instead of O(certificates). */
+	if ((rc = store_lmdb_err(mdb_stat(txn, st->db_certs, &ms), "stat")) != 0)
 		goto out;
-	for (int op = MDB_FIRST; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
-		out->certs++;
-		if (store_cert_rec_decode(v.mv_data, v.mv_size, &rec) != 0)
-			continue; /* counted in certs only; store_check reports it */
-		if (rec.status == STORE_GOOD)
-			out->good++;
-		else if (rec.status == STORE_REVOKED)
-			out->revoked++;
-		else
-			out->hold++;
+	out->certs = ms.ms_entries;
+	if (st->has_revidx) {
+		if ((rc = stats_count(txn, st->db_revoked, n)) != 0)
+			goto out;
+		out->revoked = n[STORE_REVOKED];
+		out->hold = n[STORE_HOLD];
+		/* Only a damaged store lists more than it holds (store_check reports it). */
+		out->good = out->certs > out->revoked + out->hold ? out->certs - out->revoked - out->hold : 0;
+	} else {
+		/* A version 1 store opened read-only: no index, every record is read. */
+		if ((rc = stats_count(txn, st->db_certs, n)) != 0)
+			goto out;
+		out->good = n[STORE_GOOD];
+		out->revoked = n[STORE_REVOKED];
+		out->hold = n[STORE_HOLD];
 	}
-	rc = rc == MDB_NOTFOUND ? 0 : store_lmdb_err(rc, "walking certificates");
-	if (rc)
-		goto out;
 	if ((rc = store_lmdb_err(mdb_env_info(st->env, &info), "env info")) != 0 ||
 	    (rc = store_lmdb_err(mdb_env_stat(st->env, &ms), "env stat")) != 0)
 		goto out;
 	out->map_size = info.me_mapsize;
 	out->map_used = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
 out:
-	if (cur)
-		mdb_cursor_close(cur);
 	store_rtxn_end(st, txn);
 	return rc;
 }

@@ -284,8 +284,13 @@ VA_MUST_CHECK int store_batch_commit(store_batch *b);
 /* Commits the rest (commit != 0) or aborts the open transaction, and frees b. Accepts NULL. */
 int store_batch_end(store_batch *b, int commit);
 
-/* Statistics and maintenance. store_stats_get walks every certificate (one read transaction): O(n). map_size
- * is this process's view of the map, map_used the pages in use (including LMDB's free pages). */
+/* Statistics and maintenance. store_stats_get counts the whole store (every issuer) in one read transaction:
+ * certs from LMDB's entry count of `certs`, revoked and hold by walking the revoked index, good = certs - revoked
+ * - hold; O(revoked), not O(certificates). Exact on a store that passes store_check; after damage the figures
+ * follow the index (a record that does not decode counts as good, an index entry whose copy says good or does
+ * not decode counts in none). A version 1 store opened read-only (no index) has every record read: O(n), and a
+ * record that does not decode counts in certs only. map_size is this process's view of the map, map_used the
+ * pages in use (including LMDB's free pages). */
 struct store_stats {
 	uint64_t issuers, certs, good, revoked, hold, changes;
 	uint64_t map_size, map_used; /* bytes */

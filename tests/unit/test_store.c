@@ -1790,6 +1790,99 @@ static void test_revidx_range(void **state)
 	expect_range_edges(f->st, f->ca, ca2);
 }
 
+struct status_count {
+	uint64_t n[3], all;
+};
+
+static int status_count(void *arg, const struct store_serial *s, const struct store_cert_rec *rec)
+{
+	struct status_count *c = arg;
+
+	(void)s;
+	c->n[rec->status]++;
+	c->all++;
+	return 0;
+}
+
+/* store_stats_get counts revoked and held certificates from the index and the good ones as the rest: the same
+ * figures as a walk of every record, over two issuers and every kind of status change, and as the walk it
+ * makes on a schema 1 store opened read-only (no index). */
+static void test_stats_counts(void **state)
+{
+	struct fx *f = *state;
+	struct store_stats st;
+	struct status_count c = { { 0, 0, 0 }, 0 };
+	struct store_serial s;
+	uint8_t *der2;
+	size_t len2;
+	uint32_t ca2;
+	store_batch *b;
+	int err;
+
+	assert_int_equal(store_stats_get(f->st, &st), 0);
+	assert_int_equal(st.certs + st.good + st.revoked + st.hold, 0);
+	assert_int_equal(st.issuers, 1);
+	assert_int_equal(tsl_make_ca("Test CA 2", &der2, &len2), 0);
+	assert_int_equal(store_issuer_add(f->st, "ca2", der2, len2, &ca2), 0);
+	free(der2);
+	b = store_batch_begin(f->st, &err);
+	assert_non_null(b);
+	for (uint64_t i = 0; i < 3000; i++) {
+		struct store_cert_rec r = i % 23 == 0   ? tsl_revoked(1900000000, STORE_REASON_KEY_COMPROMISE, 1700000000)
+					  : i % 31 == 0 ? tsl_revoked(1900000000, STORE_REASON_CERTIFICATE_HOLD, 1700000000)
+							: tsl_good(1900000000);
+		s = i % 7 == 0 ? tsl_serial_rand(5, i) : tsl_serial(i);
+		if (i % 11 == 0)
+			s.negative = 1; /* serial 0 stays zero: tsl_serial(0) has no magnitude */
+		if (s.len == 0)
+			s.negative = 0;
+		assert_int_equal(store_batch_put(b, i % 3 ? f->ca : ca2, &s, &r), 0);
+	}
+	assert_int_equal(store_batch_end(b, 1), 0);
+	/* Single changes: holds released and revoked, good certificates revoked and held. */
+	for (uint64_t i = 31; i < 3000; i += 31 * 4) {
+		s = i % 7 == 0 ? tsl_serial_rand(5, i) : tsl_serial(i);
+		if (i % 11 == 0)
+			s.negative = 1;
+		if (i % 23 != 0)
+			assert_int_equal(store_cert_release(f->st, i % 3 ? f->ca : ca2, &s), 0);
+	}
+	for (uint64_t i = 2; i < 3000; i += 97) {
+		s = i % 7 == 0 ? tsl_serial_rand(5, i) : tsl_serial(i);
+		if (i % 11 == 0)
+			s.negative = 1;
+		int rc = i % 2 ? store_cert_hold(f->st, i % 3 ? f->ca : ca2, &s, 0)
+			       : store_cert_revoke(f->st, i % 3 ? f->ca : ca2, &s, STORE_REASON_SUPERSEDED, 0, 0);
+		assert_true(rc == 0 || rc == VA_ERR_EXISTS || rc == VA_ERR_CONFLICT);
+	}
+	assert_int_equal(store_cert_foreach(f->st, f->ca, 0, status_count, &c), 0);
+	assert_int_equal(store_cert_foreach(f->st, ca2, 0, status_count, &c), 0);
+	assert_int_equal(c.all, 3000);
+	assert_true(c.n[STORE_REVOKED] > 100 && c.n[STORE_HOLD] > 50);
+	assert_int_equal(store_stats_get(f->st, &st), 0);
+	assert_int_equal(st.issuers, 2);
+	assert_int_equal(st.certs, c.all);
+	assert_int_equal(st.good, c.n[STORE_GOOD]);
+	assert_int_equal(st.revoked, c.n[STORE_REVOKED]);
+	assert_int_equal(st.hold, c.n[STORE_HOLD]);
+	assert_int_equal(store_check(f->st), 0);
+
+	/* Without the index, every record is read: the same figures. */
+	store_close(f->st);
+	raw_downgrade(f->dir);
+	f->st = store_open(f->dir, STORE_RDONLY, 0, &err);
+	assert_non_null(f->st);
+	assert_int_equal(f->st->has_revidx, 0);
+	struct store_stats old;
+	assert_int_equal(store_stats_get(f->st, &old), 0);
+	assert_int_equal(old.certs, st.certs);
+	assert_int_equal(old.good, st.good);
+	assert_int_equal(old.revoked, st.revoked);
+	assert_int_equal(old.hold, st.hold);
+	assert_int_equal(old.issuers, st.issuers);
+	assert_int_equal(old.changes, st.changes);
+}
+
 /* A store written before the index: read as it is read-only, upgraded once by a read-write open. */
 static void test_revidx_upgrade(void **state)
 {
@@ -2369,6 +2462,7 @@ int main(void)
 		T(test_revidx_transitions),
 		T(test_revidx_foreach),
 		T(test_revidx_range),
+		T(test_stats_counts),
 		T(test_revidx_upgrade),
 		T(test_revidx_tampered),
 		T(test_revidx_reindex),
