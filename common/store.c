@@ -314,8 +314,9 @@ int store_schema_put(store *st, MDB_txn *txn, uint32_t ver)
 
 /* Opens the databases and checks the schema version. A new store (create, no version, no certificate) gets the
  * current version and every database. A store of schema STORE_SCHEMA_NO_REVIDX is left as it is here
- * (*upgrade set): store_open upgrades it when writable, in a transaction that can grow the map. */
-static int open_dbs(store *st, int create, int *upgrade)
+ * (*upgrade set): store_open upgrades it when writable, in a transaction that can grow the map. reindex: a
+ * missing index is no error (has_revidx stays 0): store_open rebuilds it before the handle is used. */
+static int open_dbs(store *st, int create, int reindex, int *upgrade)
 {
 	MDB_txn *txn = NULL;
 	unsigned dbflags = create ? MDB_CREATE : 0;
@@ -373,14 +374,18 @@ static int open_dbs(store *st, int create, int *upgrade)
 	} else if (ver == STORE_SCHEMA_VERSION) {
 		/* Created only with a new store: an index missing from an existing one would list nothing. */
 		rc = mdb_dbi_open(txn, "revoked", fresh ? MDB_CREATE : 0, &st->db_revoked);
-		if (rc == MDB_NOTFOUND) {
-			log_err("store: database 'revoked' missing in a store of schema %u", (unsigned)ver);
+		if (rc == MDB_NOTFOUND && reindex) {
+			rc = 0;
+		} else if (rc == MDB_NOTFOUND) {
+			log_err("store: database 'revoked' missing in a store of schema %u; `vactl reindex` rebuilds it",
+				(unsigned)ver);
 			rc = VA_ERR_SCHEMA;
 			goto out;
-		}
-		if ((rc = store_lmdb_err(rc, "opening a database")) != 0)
+		} else if ((rc = store_lmdb_err(rc, "opening a database")) != 0) {
 			goto out;
-		st->has_revidx = 1;
+		} else {
+			st->has_revidx = 1;
+		}
 	} else {
 		log_err("store: schema version %u, this program uses %u (and upgrades %u)", (unsigned)ver,
 			(unsigned)STORE_SCHEMA_VERSION, (unsigned)STORE_SCHEMA_NO_REVIDX);
@@ -401,7 +406,7 @@ store *store_open(const char *path, int flags, uint64_t map_size, int *err)
 	int rc, dead = 0, key_ok = 0, locks_ok = 0, upgrade = 0;
 	unsigned envflags = MDB_NOTLS;
 
-	if (path == NULL || ((flags & STORE_CREATE) && !(flags & STORE_RDWR))) {
+	if (path == NULL || ((flags & (STORE_CREATE | STORE_REINDEX)) && !(flags & STORE_RDWR))) {
 		rc = VA_ERR_INVAL;
 		goto out;
 	}
@@ -466,9 +471,12 @@ store *store_open(const char *path, int flags, uint64_t map_size, int *err)
 	/* Reader slots of processes that died (SIGKILL, crash) would pin old pages forever. */
 	if (mdb_reader_check(st->env, &dead) == 0 && dead > 0)
 		log_info("store: cleared %d stale reader slot(s)", dead);
-	rc = open_dbs(st, (flags & STORE_CREATE) != 0, &upgrade);
+	rc = open_dbs(st, (flags & STORE_CREATE) != 0, (flags & STORE_REINDEX) != 0, &upgrade);
+	/* An upgrade builds the index with the code of a rebuild: no second pass for STORE_REINDEX. */
 	if (rc == 0 && upgrade && st->rdwr)
 		rc = store_revidx_upgrade(st);
+	else if (rc == 0 && (flags & STORE_REINDEX))
+		rc = store_revidx_rebuild(st);
 	else if (rc == 0 && upgrade)
 		log_warn("store: %s has schema %u (no revoked index): read as it is, full CRLs walk every certificate; "
 			 "`vactl init` (or any read-write open) upgrades it", path, (unsigned)STORE_SCHEMA_NO_REVIDX);
@@ -710,14 +718,32 @@ int store_meta_get(store *st, const char *name, void *buf, size_t *len)
 	return rc;
 }
 
+/* Walks dbi (`certs` or the revoked index: both hold certificate records) and counts its entries by status;
+ * an entry that does not decode counts in none. */
+static int stats_count(MDB_txn *txn, MDB_dbi dbi, uint64_t by_status[3])
+{
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	struct store_cert_rec rec;
+	int rc;
+
+	if ((rc = store_lmdb_err(mdb_cursor_open(txn, dbi, &cur), "cursor")) != 0)
+		return rc;
+	for (int op = MDB_FIRST; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
+		if (store_cert_rec_decode(v.mv_data, v.mv_size, &rec) == 0 && rec.status <= STORE_HOLD)
+			by_status[rec.status]++;
+	}
+	rc = rc == MDB_NOTFOUND ? 0 : store_lmdb_err(rc, "counting certificates");
+	mdb_cursor_close(cur);
+	return rc;
+}
+
 int store_stats_get(store *st, struct store_stats *out)
 {
 	MDB_txn *txn;
-	MDB_cursor *cur = NULL;
 	MDB_stat ms;
 	MDB_envinfo info;
-	MDB_val k, v;
-	struct store_cert_rec rec;
+	uint64_t n[3] = { 0, 0, 0 };
 	int rc;
 
 	if (st == NULL || out == NULL)
@@ -731,30 +757,33 @@ int store_stats_get(store *st, struct store_stats *out)
 	if ((rc = store_lmdb_err(mdb_stat(txn, st->db_changes, &ms), "stat")) != 0)
 		goto out;
 	out->changes = ms.ms_entries;
-	if ((rc = store_lmdb_err(mdb_cursor_open(txn, st->db_certs, &cur), "cursor")) != 0)
+	/* Every issuer's certificates are in `certs` and every issuer's revoked ones in the index, and the counts are
+	 * the store's, not an issuer's: LMDB keeps the entry count of each database, so the total costs nothing and
+	 * only the index is walked (to split revoked from held): O(revoked) instead of O(certificates). */
+	if ((rc = store_lmdb_err(mdb_stat(txn, st->db_certs, &ms), "stat")) != 0)
 		goto out;
-	for (int op = MDB_FIRST; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
-		out->certs++;
-		if (store_cert_rec_decode(v.mv_data, v.mv_size, &rec) != 0)
-			continue; /* counted in certs only; store_check reports it */
-		if (rec.status == STORE_GOOD)
-			out->good++;
-		else if (rec.status == STORE_REVOKED)
-			out->revoked++;
-		else
-			out->hold++;
+	out->certs = ms.ms_entries;
+	if (st->has_revidx) {
+		if ((rc = stats_count(txn, st->db_revoked, n)) != 0)
+			goto out;
+		out->revoked = n[STORE_REVOKED];
+		out->hold = n[STORE_HOLD];
+		/* Only a damaged store lists more than it holds (store_check reports it). */
+		out->good = out->certs > out->revoked + out->hold ? out->certs - out->revoked - out->hold : 0;
+	} else {
+		/* A version 1 store opened read-only: no index, every record is read. */
+		if ((rc = stats_count(txn, st->db_certs, n)) != 0)
+			goto out;
+		out->good = n[STORE_GOOD];
+		out->revoked = n[STORE_REVOKED];
+		out->hold = n[STORE_HOLD];
 	}
-	rc = rc == MDB_NOTFOUND ? 0 : store_lmdb_err(rc, "walking certificates");
-	if (rc)
-		goto out;
 	if ((rc = store_lmdb_err(mdb_env_info(st->env, &info), "env info")) != 0 ||
 	    (rc = store_lmdb_err(mdb_env_stat(st->env, &ms), "env stat")) != 0)
 		goto out;
 	out->map_size = info.me_mapsize;
 	out->map_used = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
 out:
-	if (cur)
-		mdb_cursor_close(cur);
 	store_rtxn_end(st, txn);
 	return rc;
 }
@@ -910,6 +939,9 @@ int store_check(store *st)
 		rc = (int)idx;
 		goto out;
 	}
+	if (idx > 0)
+		log_warn("store check: %ld revoked index problem(s): CRLs are built from the index; `vactl reindex` "
+			 "rebuilds it from the certificates", idx);
 	problems += idx;
 	rc = 0;
 	goto out;

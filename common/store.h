@@ -10,9 +10,10 @@
  *   changes  key: sequence number (uint64 BE)      value: one status change (struct store_change)
  *   meta     key: ASCII name                       value: bytes (schema version, counters such as CRL numbers)
  *
- * Serial key: one byte (0x80 | len) for a positive serial, len for a negative one, then the magnitude in len
- * big-endian octets without leading zeros. Lexicographic order of keys is therefore numeric order of positive
- * serials, which is what CRL building iterates in.
+ * Serial key: one byte (0x80 | len) for zero and a positive serial, len for a negative one, then the magnitude
+ * in len big-endian octets without leading zeros. Lexicographic order of keys is therefore numeric order of zero
+ * and the positive serials, which is what CRL building iterates in; negative serials (non-conforming) come
+ * before them, by increasing magnitude (so numerically descending).
  *
  * Values are little-endian fixed layouts with a version byte first (store_codec.c); a value of the wrong size,
  * version or content is reported as VA_ERR_STORE, never trusted.
@@ -56,6 +57,7 @@ enum store_open_flags {
 	STORE_RDONLY = 0,
 	STORE_RDWR = 1,
 	STORE_CREATE = 2, /* with STORE_RDWR: create the directory and environment if missing */
+	STORE_REINDEX = 4, /* with STORE_RDWR: rebuild the revoked index from `certs` (see store_open) */
 };
 
 /* Status of a certificate the CA issued. */
@@ -154,6 +156,11 @@ struct store_change {
  * STORE_SCHEMA_VERSION nor 1 or when the environment is not a store; VA_ERR_NOTFOUND when there is no store at
  * path (without STORE_CREATE). With STORE_RDWR, a version 1 store is upgraded before this returns (see above;
  * O(certificates) once, logged); an upgrade that fails (a damaged record: VA_ERR_STORE) fails the open.
+ * With STORE_REINDEX (and STORE_RDWR, else VA_ERR_INVAL), the revoked index is emptied and refilled from `certs`
+ * by the code of the upgrade, in one write transaction: the repair of an index found damaged by store_check,
+ * also when it is missing altogether (which otherwise fails every open with VA_ERR_SCHEMA). Readers in other
+ * processes see the old index or the new one, never a part; statuses and the change log are not touched. A
+ * record that does not decode fails the open (VA_ERR_STORE) and leaves the index as it was.
  * Clears reader slots left by dead processes (mdb_reader_check). On failure returns NULL and sets *err. */
 store *store_open(const char *path, int flags, uint64_t map_size, int *err);
 /* Closes the environment and frees every thread's cached read transaction. Accepts NULL. No other thread may
@@ -228,6 +235,17 @@ int store_cert_foreach(store *st, uint32_t issuer, int only_revoked,
 int store_revoked_foreach(store *st, uint32_t issuer,
 			  int (*fn)(void *arg, const struct store_serial *serial, const struct store_cert_rec *rec),
 			  void *arg);
+/* The same walk limited to the serials s with from <= s < to in numeric order (negative serials below zero,
+ * below the positive ones; NULL from or to: no bound on that side), as a CRL partitioned by serial range needs.
+ * The walk starts at the range (one B-tree descent, MDB_SET_RANGE) and stops at its end: it reads only what is
+ * in it. Visits are in the order of store_revoked_foreach (key order: the negative serials first, by increasing
+ * magnitude, then zero and the positive ones ascending), so a ranged walk visits exactly what the full walk
+ * visits in the range, in the same order. from and to must be canonical (as store_serial_from_* makes them: no
+ * leading zero octet, zero never negative, at most LIM_SERIAL_MAX octets), else VA_ERR_INVAL; from >= to is an
+ * empty range. */
+typedef int (*store_cert_fn)(void *arg, const struct store_serial *serial, const struct store_cert_rec *rec);
+int store_revoked_foreach_range(store *st, uint32_t issuer, const struct store_serial *from,
+				const struct store_serial *to, store_cert_fn fn, void *arg);
 
 /* Change log. store_changes_last: highest sequence number (0 when empty). store_changes_since: calls fn for
  * every change with seq > after, in order, up to max (0: no limit); same return rules as foreach. */
@@ -266,8 +284,13 @@ VA_MUST_CHECK int store_batch_commit(store_batch *b);
 /* Commits the rest (commit != 0) or aborts the open transaction, and frees b. Accepts NULL. */
 int store_batch_end(store_batch *b, int commit);
 
-/* Statistics and maintenance. store_stats_get walks every certificate (one read transaction): O(n). map_size
- * is this process's view of the map, map_used the pages in use (including LMDB's free pages). */
+/* Statistics and maintenance. store_stats_get counts the whole store (every issuer) in one read transaction:
+ * certs from LMDB's entry count of `certs`, revoked and hold by walking the revoked index, good = certs - revoked
+ * - hold; O(revoked), not O(certificates). Exact on a store that passes store_check; after damage the figures
+ * follow the index (a record that does not decode counts as good, an index entry whose copy says good or does
+ * not decode counts in none). A version 1 store opened read-only (no index) has every record read: O(n), and a
+ * record that does not decode counts in certs only. map_size is this process's view of the map, map_used the
+ * pages in use (including LMDB's free pages). */
 struct store_stats {
 	uint64_t issuers, certs, good, revoked, hold, changes;
 	uint64_t map_size, map_used; /* bytes */

@@ -126,6 +126,10 @@ int store_revidx_set(store *st, MDB_txn *txn, const uint8_t *key, size_t klen, c
  * gets its index opened. Sets st->db_revoked and st->has_revidx. Called by store_open before the handle is
  * shared. */
 int store_revidx_upgrade(store *st);
+/* Empties the index of a store of the current schema (creating the database if it is missing) and refills it
+ * from `certs`, in one write transaction, the upgrade's code (store_open with STORE_REINDEX). Sets
+ * st->db_revoked and st->has_revidx. */
+int store_revidx_rebuild(store *st);
 /* Part of store_check inside txn: the index against `certs`, both ways. Logs each problem; returns their
  * count or a negative va_err. */
 long store_revidx_check(store *st, MDB_txn *txn);

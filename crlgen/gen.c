@@ -89,10 +89,8 @@ void crl_job_clear(struct crl_job *j)
 	j->pub = NULL;
 }
 
-#define FULL_SRC_DONE 1 /* stops the store walk early; not an error */
-
 /* Full CRL source: the issuer's revoked and held certificates straight from one store read transaction (the
- * store's revoked index, in serial order). */
+ * store's revoked index, in serial order); for a partition, only its serial range. */
 struct full_src {
 	store *st;
 	uint32_t issuer;
@@ -110,13 +108,6 @@ static int full_rec(void *arg, const struct store_serial *serial, const struct s
 
 	if (++f->walked % CRLGEN_TRIM_EVERY == 0)
 		(void)store_map_trim(f->st);
-	if (!crl_range_has(f->range, serial)) {
-		/* The walk is in serial order (positive serials ascending, after the negative ones): past the end of
-		 * the partition nothing more is ours. */
-		if (f->range->has_to && !serial->negative && crl_serial_cmp(serial, &f->range->to) >= 0)
-			return FULL_SRC_DONE;
-		return 0;
-	}
 	if (f->cutoff != INT64_MIN && rec->not_after != 0 && rec->not_after < f->cutoff)
 		return 0;
 	e.serial = *serial;
@@ -140,10 +131,15 @@ static int full_source(void *arg, crl_emit_fn emit, void *ctx)
 	f->emit = emit;
 	f->ctx = ctx;
 	f->walked = 0;
-	/* Through the revoked index: the cost follows the revoked certificates, not every issued one. */
-	rc = store_revoked_foreach(f->st, f->issuer, full_rec, f);
+	/* Through the revoked index: the cost follows the revoked certificates, not every issued one; a partition
+	 * reads only its range of it (the walk seeks to serial_from and stops at serial_to, both taken in numeric
+	 * order as crl_range_has takes them; a partition without serial_from starts at zero, and so leaves the
+	 * negative serials out, as crl_range_has does). */
+	const struct crl_range *r = f->range;
+	rc = store_revoked_foreach_range(f->st, f->issuer, r->on ? &r->from : NULL, r->on && r->has_to ? &r->to : NULL,
+					 full_rec, f);
 	(void)store_map_trim(f->st);
-	return rc == FULL_SRC_DONE ? 0 : rc;
+	return rc;
 }
 
 /* Builds into a temporary file, verifies, renames. Retries when the store changed between the two passes. */

@@ -34,6 +34,8 @@ static const char vactl_help[] =
 	"  changes [--since SEQ]                 the change log: SEQ WHEN OP LABEL SERIAL STATUS ACTOR\n"
 	"  backup DIR                            consistent compacted copy into a new or empty DIR, then checked\n"
 	"  check                                 consistency check of the store\n"
+	"  reindex                               rebuild the revoked index from the certificates (what `check`\n"
+	"                                        reports about it), in one transaction (daemons may run), then check\n"
 	"  help                                  this text\n"
 	"SERIAL: hex (\"0x\" prefix and colons allowed). Times (T): YYYYMMDDHHMMSSZ or ISO 8601 UTC\n"
 	"(2026-11-23T10:00:00Z, 2026-11-23); default now. Reasons (R): unspecified keyCompromise CACompromise\n"
@@ -48,7 +50,7 @@ static const struct {
 	{ "init", cmd_init },     { "ca", cmd_ca },         { "import", cmd_import }, { "revoke", cmd_revoke },
 	{ "hold", cmd_hold },     { "release", cmd_release }, { "status", cmd_status }, { "list", cmd_list },
 	{ "stats", cmd_stats },   { "export", cmd_export }, { "backup", cmd_backup }, { "check", cmd_check },
-	{ "changes", cmd_changes },
+	{ "changes", cmd_changes }, { "reindex", cmd_reindex },
 };
 
 /* Store location from -s or from the config's store section. */

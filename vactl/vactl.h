@@ -88,5 +88,6 @@ int cmd_export(struct vactl *v, int argc, char **argv);
 int cmd_changes(struct vactl *v, int argc, char **argv);
 int cmd_backup(struct vactl *v, int argc, char **argv);
 int cmd_check(struct vactl *v, int argc, char **argv);
+int cmd_reindex(struct vactl *v, int argc, char **argv);
 
 #endif

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # A store written before the revoked index (schema 1, rebuilt here from a current one with mdb_dump/mdb_load
 # without the `revoked` database): read-only vactl commands read it as it is (list through the full walk, check
-# says the index was not checked); `vactl init` upgrades it in place; crlgen, opening it read-write, upgrades it
-# too and publishes the same entries as from the original store. Then `vactl check` catches an index changed
-# behind the store's back (an entry for a good certificate, loaded with mdb_load).
+# says the index was not checked, stats gives the figures it gives through the index); `vactl init` upgrades it
+# in place; crlgen, opening it read-write, upgrades it too and publishes the same entries as from the original
+# store. Then `vactl check` catches an index changed behind the store's back (an entry for a good certificate,
+# loaded with mdb_load).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/vactl_lib.bash"
 
@@ -69,6 +70,15 @@ expect_grep 'schema 1 \(no revoked index\).*vactl init' "$T/list.err" "read-only
 "$V" -s "$O" check 2>"$T/check.err" || { cat "$T/check.err" >&2; fail "check on the old store"; }
 expect_grep 'no revoked index.*not checked' "$T/check.err" "check says the index was not checked"
 mdb_dump -s revoked "$O" >/dev/null 2>&1 && fail "a read-only command wrote the index"
+# `vactl stats` counts from the index (revoked and held; good = the rest) and, without one, from every record:
+# the same figures, and those of the lists.
+"$V" -q -s "$S" stats | sed -n '/^issuers/,/^last_change/p' >"$T/stats.new" || fail "stats"
+"$V" -q -s "$O" stats 2>/dev/null | sed -n '/^issuers/,/^last_change/p' >"$T/stats.old" || fail "stats on the old store"
+cmp -s "$T/stats.new" "$T/stats.old" || { diff "$T/stats.old" "$T/stats.new" >&2; fail "stats differ with and without the index"; }
+expect_eq "$nrev" "$(sed -n 's/^revoked\t//p' "$T/stats.new")" "stats: revoked as listed"
+expect_eq "$nhold" "$(sed -n 's/^hold\t//p' "$T/stats.new")" "stats: held as listed"
+expect_eq "$("$V" -q -s "$S" list tca --status good | wc -l)" "$(sed -n 's/^good\t//p' "$T/stats.new")" "stats: good as listed"
+expect_eq 3000 "$(sed -n 's/^certificates\t//p' "$T/stats.new")" "stats: every certificate"
 ok "schema 1 store read as it is"
 
 # `vactl init` upgrades it: the index lists exactly the revoked and held certificates.

@@ -507,6 +507,158 @@ static void test_partitions(void **state)
 	crl_job_clear(&jh);
 }
 
+/* ---- partitions read their range of the revoked index ---- */
+
+#define SER20_MIN "0100000000000000000000000000000000000000"
+#define SER20_MAX "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"
+
+/* Serials of every form a partition's bounds must sort: negative ones (non-conforming, but stored and listed),
+ * zero, lengths 1 to 20 and the neighbours across each change of length (the key orders by length first). */
+static const char *const part_serials[] = { "-FFFF", "-0100", "-80", "-7F", "-01", "00", "01", "7F", "80", "FF",
+					    "0100", "0101", "FFFF", "010000", "7FFFFFFF", "80000000", "0100000000",
+					    SER20_MIN, SER20_MAX };
+/* Bounds: every stored serial and values between them. */
+static const char *const part_bounds[] = { "-FFFF", "-FFFE", "-0101", "-0100", "-81", "-80", "-7F", "-02", "-01",
+					   "00", "01", "02", "7F", "80", "81", "FE", "FF", "0100", "0101", "0102",
+					   "FFFF", "010000", "7FFFFFFF", "80000000", "FFFFFFFF", "0100000000", SER20_MIN,
+					   SER20_MAX };
+
+struct part_list {
+	struct store_serial s[64];
+	int n;
+};
+
+static int part_collect(void *arg, const struct store_serial *s, const struct store_cert_rec *rec)
+{
+	struct part_list *l = arg;
+
+	(void)rec;
+	if (l->n >= 64)
+		return -99;
+	l->s[l->n++] = *s;
+	return 0;
+}
+
+static void part_serial(struct store_serial *s, const char *hex)
+{
+	assert_int_equal(store_serial_from_hex(s, hex), 0);
+}
+
+/* The entries of a published CRL, in file order, as store serials. */
+static void crl_serials(struct fx *f, const char *name, struct part_list *out)
+{
+	X509_CRL *crl = load(f, name);
+	STACK_OF(X509_REVOKED) *rev;
+
+	assert_non_null(crl);
+	rev = X509_CRL_get_REVOKED(crl);
+	out->n = 0;
+	for (int i = 0; i < sk_X509_REVOKED_num(rev); i++) {
+		unsigned char *der = NULL;
+		int len = i2d_ASN1_INTEGER(X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(rev, i)), &der);
+		/* INTEGER, short-form length (at most 21 content octets): the content follows the two header octets. */
+		assert_true(len > 2 && len < 128 && der[1] == len - 2);
+		assert_true(out->n < 64);
+		assert_int_equal(store_serial_from_der(&out->s[out->n++], der + 2, (size_t)len - 2), 0);
+		OPENSSL_free(der);
+	}
+	X509_CRL_free(crl);
+}
+
+static void expect_same_serials(const struct part_list *want, const struct part_list *got, const char *what)
+{
+	char a[2 * LIM_SERIAL_MAX + 2], b[2 * LIM_SERIAL_MAX + 2];
+
+	if (got->n != want->n)
+		fail_msg("%s: %d entries, want %d", what, got->n, want->n);
+	for (int i = 0; i < want->n; i++) {
+		store_serial_to_hex(&want->s[i], a, sizeof(a));
+		store_serial_to_hex(&got->s[i], b, sizeof(b));
+		if (strcmp(a, b) != 0)
+			fail_msg("%s: entry %d is %s, want %s", what, i, b, a);
+	}
+}
+
+/* The store's ranged walk and crlgen's idea of a partition agree: for every pair of bounds (and each side
+ * unbounded), the walk visits exactly what the full walk visits and crl_serial_cmp puts in [from, to), in the
+ * same order; and a partitioned full CRL, whose walk now starts at serial_from, lists exactly the entries of the
+ * full CRL that crl_range_has accepts, in the same order. */
+static void test_partition_range_walk(void **state)
+{
+	struct fx *f = *state;
+	struct part_list all = { .n = 0 };
+	size_t nb = sizeof(part_bounds) / sizeof(part_bounds[0]);
+
+	for (size_t i = 0; i < sizeof(part_serials) / sizeof(part_serials[0]); i++) {
+		struct store_serial s;
+		struct store_cert_rec r;
+		memset(&r, 0, sizeof(r));
+		r.not_after = T0 + DAY;
+		r.status = i % 4 == 3 ? STORE_GOOD : i % 5 == 1 ? STORE_HOLD : STORE_REVOKED; /* first and last revoked */
+		r.reason = r.status == STORE_REVOKED ? STORE_REASON_SUPERSEDED : 0;
+		r.revoked_at = r.status == STORE_GOOD ? 0 : T0 - (int64_t)i * 60;
+		part_serial(&s, part_serials[i]);
+		assert_int_equal(store_cert_add(f->st, f->issuer, &s, &r), 0);
+	}
+	assert_int_equal(store_revoked_foreach(f->st, f->issuer, part_collect, &all), 0);
+	assert_true(all.n > 10);
+
+	/* The walk, for every pair of bounds; index nb stands for no bound. */
+	for (size_t i = 0; i <= nb; i++) {
+		for (size_t j = 0; j <= nb; j++) {
+			struct store_serial from, to;
+			struct part_list want = { .n = 0 }, got = { .n = 0 };
+			char what[128];
+			if (i < nb)
+				part_serial(&from, part_bounds[i]);
+			if (j < nb)
+				part_serial(&to, part_bounds[j]);
+			for (int k = 0; k < all.n; k++)
+				if ((i == nb || crl_serial_cmp(&all.s[k], &from) >= 0) &&
+				    (j == nb || crl_serial_cmp(&all.s[k], &to) < 0))
+					want.s[want.n++] = all.s[k];
+			assert_int_equal(store_revoked_foreach_range(f->st, f->issuer, i < nb ? &from : NULL,
+								     j < nb ? &to : NULL, part_collect, &got), 0);
+			snprintf(what, sizeof(what), "walk [%s, %s)", i < nb ? part_bounds[i] : "*",
+				 j < nb ? part_bounds[j] : "*");
+			expect_same_serials(&want, &got, what);
+		}
+	}
+
+	/* Partitioned CRLs as configured (serial_from defaults to zero, serial_to to none). */
+	static const struct {
+		const char *from, *to; /* NULL: not configured */
+	} parts[] = {
+		{ "80", "0100" }, { NULL, "0101" }, { "FF", NULL }, { "-80", "01" }, { "-0100", "-01" },
+		{ SER20_MAX, NULL }, { "81", "FF" }, { "-FFFF", NULL }, { "7FFFFFFF", SER20_MIN },
+	};
+	for (size_t p = 0; p < sizeof(parts) / sizeof(parts[0]); p++) {
+		struct crl_conf cc = f->cc;
+		struct crl_job j;
+		struct part_list want = { .n = 0 }, got;
+		char fname[64];
+		cc.delta = 0;
+		snprintf(cc.name, sizeof(cc.name), "part%zu", p);
+		snprintf(cc.idp, sizeof(cc.idp), "http://x/part%zu.crl", p);
+		cc.range.on = 1;
+		if (parts[p].from != NULL)
+			part_serial(&cc.range.from, parts[p].from);
+		if (parts[p].to != NULL) {
+			part_serial(&cc.range.to, parts[p].to);
+			cc.range.has_to = 1;
+		}
+		for (int k = 0; k < all.n; k++)
+			if (crl_range_has(&cc.range, &all.s[k]))
+				want.s[want.n++] = all.s[k];
+		assert_int_equal(crl_job_init(&j, f->st, &cc, f->sg), 0);
+		assert_int_equal(crl_job_full(&j, f->st, f->pub), 0);
+		crl_job_clear(&j);
+		snprintf(fname, sizeof(fname), "part%zu.crl", p);
+		crl_serials(f, fname, &got);
+		expect_same_serials(&want, &got, fname);
+	}
+}
+
 /* ---- full CRL bytes pinned ---- */
 
 /* A throw-away RSA-2048 test key (never used elsewhere): RSA PKCS#1 v1.5 signatures are deterministic, so with
@@ -764,6 +916,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failures_leave_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delta_collect_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partitions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_partition_range_walk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_bytes_pinned, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1652,6 +1652,237 @@ static uint32_t raw_schema(const char *dir)
 	return ver;
 }
 
+/* "HEX" or "-HEX" into a serial (as store_serial_from_hex reads it); "*", no bound: NULL. */
+static const struct store_serial *bound(const char *hex, struct store_serial *buf)
+{
+	if (strcmp(hex, "*") == 0)
+		return NULL;
+	assert_int_equal(store_serial_from_hex(buf, hex), 0);
+	return buf;
+}
+
+/* The ranged walk's visits, as "HEX HEX ...", against want. */
+static void expect_range(store *st, uint32_t issuer, const char *from, const char *to, const char *want)
+{
+	struct rev_list *l = calloc(1, sizeof(*l));
+	struct store_serial fb, tb;
+	char got[2048];
+	size_t used = 0;
+
+	assert_non_null(l);
+	assert_int_equal(store_revoked_foreach_range(st, issuer, bound(from, &fb), bound(to, &tb), rev_collect, l), 0);
+	got[0] = '\0';
+	for (int i = 0; i < l->n; i++)
+		used += (size_t)snprintf(got + used, sizeof(got) - used, "%s%s", i ? " " : "", l->hex[i]);
+	if (strcmp(got, want) != 0)
+		fail_msg("range [%s, %s): got '%s', want '%s'", from, to, got, want);
+	free(l);
+}
+
+#define SER20_MIN "0100000000000000000000000000000000000000"
+#define SER20_MAX "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"
+
+/* The revoked certificates of the range tests, in key order (the full walk's order). */
+static const char *const range_all[] = { "-01", "-7F", "-80", "-0100", "-FFFF", "00", "01", "7F", "80", "FF",
+					 "0100", "0101", "FFFF", "010000", SER20_MIN, SER20_MAX };
+
+static void range_store(struct fx *f, uint32_t ca2)
+{
+	struct store_serial s;
+	struct store_cert_rec rv = tsl_revoked(1900000000, STORE_REASON_SUPERSEDED, 1700000000),
+			      good = tsl_good(1900000000);
+
+	for (size_t i = 0; i < sizeof(range_all) / sizeof(range_all[0]); i++) {
+		assert_int_equal(store_serial_from_hex(&s, range_all[i]), 0);
+		assert_int_equal(store_cert_add(f->st, f->ca, &s, &rv), 0);
+	}
+	/* Good certificates between them are never visited, whatever the range. */
+	const char *goods[] = { "-02", "-0101", "02", "81", "0102", "FFFE", "01000000" };
+	for (size_t i = 0; i < sizeof(goods) / sizeof(goods[0]); i++) {
+		assert_int_equal(store_serial_from_hex(&s, goods[i]), 0);
+		assert_int_equal(store_cert_add(f->st, f->ca, &s, &good), 0);
+	}
+	/* Another issuer's revoked certificates around them: the walk stays within its issuer. */
+	const char *other[] = { "-01", "00", "01", SER20_MAX };
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		assert_int_equal(store_serial_from_hex(&s, other[i]), 0);
+		assert_int_equal(store_cert_add(f->st, ca2, &s, &rv), 0);
+	}
+}
+
+/* The edges of the ranged walk (partitioned CRLs): bounds at and between stored serials, at length changes
+ * (0xFF < 0x0100: the key orders by length first), on both sides of zero, the first and last serials, empty and
+ * inverted ranges, and the order of the visits (the full walk's). */
+static void expect_range_edges(store *st, uint32_t ca, uint32_t ca2)
+{
+	const char *all = "-01 -7F -80 -0100 -FFFF 00 01 7F 80 FF 0100 0101 FFFF 010000 " SER20_MIN " " SER20_MAX;
+
+	expect_range(st, ca, "*", "*", all);
+	expect_range(st, ca, "-FFFF", "*", all);                 /* from the (numerically) first serial */
+	expect_range(st, ca, "*", "-FFFF", "");                  /* nothing is below it */
+	expect_range(st, ca, "-FFFE", "*", "-01 -7F -80 -0100 00 01 7F 80 FF 0100 0101 FFFF 010000 " SER20_MIN " " SER20_MAX);
+	expect_range(st, ca, "*", SER20_MAX, "-01 -7F -80 -0100 -FFFF 00 01 7F 80 FF 0100 0101 FFFF 010000 " SER20_MIN);
+	expect_range(st, ca, SER20_MAX, "*", SER20_MAX);         /* the last serial alone */
+	expect_range(st, ca, SER20_MIN, SER20_MAX, SER20_MIN);
+	expect_range(st, ca, "80", "0100", "80 FF");             /* one octet to two: 0xFF < 0x0100 */
+	expect_range(st, ca, "FF", "0101", "FF 0100");
+	expect_range(st, ca, "0100", "010000", "0100 0101 FFFF");
+	expect_range(st, ca, "0100", "*", "0100 0101 FFFF 010000 " SER20_MIN " " SER20_MAX);
+	expect_range(st, ca, "0101", "FFFF", "0101");
+	expect_range(st, ca, "0102", "FFFF", "");                /* only good certificates in between */
+	expect_range(st, ca, "81", "FF", "");
+	expect_range(st, ca, "80", "80", "");                    /* empty */
+	expect_range(st, ca, "0100", "80", "");                  /* inverted */
+	expect_range(st, ca, "00", "01", "00");                  /* zero alone */
+	expect_range(st, ca, "00", "*", "00 01 7F 80 FF 0100 0101 FFFF 010000 " SER20_MIN " " SER20_MAX);
+	expect_range(st, ca, "*", "00", "-01 -7F -80 -0100 -FFFF"); /* the negative serials, in key order */
+	expect_range(st, ca, "*", "01", "-01 -7F -80 -0100 -FFFF 00");
+	expect_range(st, ca, "-80", "01", "-01 -7F -80 00");     /* from a negative serial, included */
+	expect_range(st, ca, "-0100", "-01", "-7F -80 -0100");  /* between negative serials: -1 excluded */
+	expect_range(st, ca, "-0100", "-7F", "-80 -0100");
+	expect_range(st, ca, "-FFFF", "-FFFF", "");
+	expect_range(st, ca, "-7F", "-80", "");                  /* inverted: -0x7F > -0x80 */
+	expect_range(st, ca, "01", "-01", "");
+	expect_range(st, ca, "-02", "02", "-01 00 01");          /* across zero */
+	expect_range(st, ca2, "*", "*", "-01 00 01 " SER20_MAX);
+	expect_range(st, ca2, "01", "*", "01 " SER20_MAX);
+	expect_range(st, 99, "*", "*", "");
+}
+
+static void test_revidx_range(void **state)
+{
+	struct fx *f = *state;
+	struct store_serial a, b;
+	uint8_t *der2;
+	size_t len2;
+	uint32_t ca2;
+	int n = 0;
+
+	assert_int_equal(tsl_make_ca("Test CA 2", &der2, &len2), 0);
+	assert_int_equal(store_issuer_add(f->st, "ca2", der2, len2, &ca2), 0);
+	free(der2);
+	range_store(f, ca2);
+	expect_same_walks(f->st, f->ca, (int)(sizeof(range_all) / sizeof(range_all[0])));
+	expect_range_edges(f->st, f->ca, ca2);
+	/* A non-zero return stops the walk, in either stretch. */
+	assert_int_equal(store_revoked_foreach_range(f->st, f->ca, bound("-80", &a), bound("FF", &b), stop_second, &n), 9);
+	assert_int_equal(n, 2);
+	n = 0;
+	assert_int_equal(store_revoked_foreach_range(f->st, f->ca, bound("7F", &a), NULL, stop_second, &n), 9);
+	assert_int_equal(n, 2);
+	/* Bounds that are not serials as the store writes them: their keys would not sort by value. */
+	struct store_serial bad = { .len = 2, .mag = { 0, 5 } };
+	assert_int_equal(store_revoked_foreach_range(f->st, f->ca, &bad, NULL, rev_collect, NULL), VA_ERR_INVAL);
+	bad = (struct store_serial){ .len = 0, .negative = 1 };
+	assert_int_equal(store_revoked_foreach_range(f->st, f->ca, NULL, &bad, rev_collect, NULL), VA_ERR_INVAL);
+	bad = (struct store_serial){ .len = LIM_SERIAL_MAX + 1, .mag = { 1 } };
+	assert_int_equal(store_revoked_foreach_range(f->st, f->ca, &bad, NULL, rev_collect, NULL), VA_ERR_INVAL);
+	assert_int_equal(store_revoked_foreach_range(f->st, f->ca, NULL, NULL, NULL, NULL), VA_ERR_INVAL);
+	assert_int_equal(store_revoked_foreach_range(NULL, f->ca, NULL, NULL, rev_collect, NULL), VA_ERR_INVAL);
+
+	/* A version 1 store opened read-only walks the same stretches of `certs`. */
+	store_close(f->st);
+	raw_downgrade(f->dir);
+	int err;
+	f->st = store_open(f->dir, STORE_RDONLY, 0, &err);
+	assert_non_null(f->st);
+	assert_int_equal(f->st->has_revidx, 0);
+	expect_range_edges(f->st, f->ca, ca2);
+}
+
+struct status_count {
+	uint64_t n[3], all;
+};
+
+static int status_count(void *arg, const struct store_serial *s, const struct store_cert_rec *rec)
+{
+	struct status_count *c = arg;
+
+	(void)s;
+	c->n[rec->status]++;
+	c->all++;
+	return 0;
+}
+
+/* store_stats_get counts revoked and held certificates from the index and the good ones as the rest: the same
+ * figures as a walk of every record, over two issuers and every kind of status change, and as the walk it
+ * makes on a schema 1 store opened read-only (no index). */
+static void test_stats_counts(void **state)
+{
+	struct fx *f = *state;
+	struct store_stats st;
+	struct status_count c = { { 0, 0, 0 }, 0 };
+	struct store_serial s;
+	uint8_t *der2;
+	size_t len2;
+	uint32_t ca2;
+	store_batch *b;
+	int err;
+
+	assert_int_equal(store_stats_get(f->st, &st), 0);
+	assert_int_equal(st.certs + st.good + st.revoked + st.hold, 0);
+	assert_int_equal(st.issuers, 1);
+	assert_int_equal(tsl_make_ca("Test CA 2", &der2, &len2), 0);
+	assert_int_equal(store_issuer_add(f->st, "ca2", der2, len2, &ca2), 0);
+	free(der2);
+	b = store_batch_begin(f->st, &err);
+	assert_non_null(b);
+	for (uint64_t i = 0; i < 3000; i++) {
+		struct store_cert_rec r = i % 23 == 0   ? tsl_revoked(1900000000, STORE_REASON_KEY_COMPROMISE, 1700000000)
+					  : i % 31 == 0 ? tsl_revoked(1900000000, STORE_REASON_CERTIFICATE_HOLD, 1700000000)
+							: tsl_good(1900000000);
+		s = i % 7 == 0 ? tsl_serial_rand(5, i) : tsl_serial(i);
+		if (i % 11 == 0)
+			s.negative = 1; /* serial 0 stays zero: tsl_serial(0) has no magnitude */
+		if (s.len == 0)
+			s.negative = 0;
+		assert_int_equal(store_batch_put(b, i % 3 ? f->ca : ca2, &s, &r), 0);
+	}
+	assert_int_equal(store_batch_end(b, 1), 0);
+	/* Single changes: holds released and revoked, good certificates revoked and held. */
+	for (uint64_t i = 31; i < 3000; i += 31 * 4) {
+		s = i % 7 == 0 ? tsl_serial_rand(5, i) : tsl_serial(i);
+		if (i % 11 == 0)
+			s.negative = 1;
+		if (i % 23 != 0)
+			assert_int_equal(store_cert_release(f->st, i % 3 ? f->ca : ca2, &s), 0);
+	}
+	for (uint64_t i = 2; i < 3000; i += 97) {
+		s = i % 7 == 0 ? tsl_serial_rand(5, i) : tsl_serial(i);
+		if (i % 11 == 0)
+			s.negative = 1;
+		int rc = i % 2 ? store_cert_hold(f->st, i % 3 ? f->ca : ca2, &s, 0)
+			       : store_cert_revoke(f->st, i % 3 ? f->ca : ca2, &s, STORE_REASON_SUPERSEDED, 0, 0);
+		assert_true(rc == 0 || rc == VA_ERR_EXISTS || rc == VA_ERR_CONFLICT);
+	}
+	assert_int_equal(store_cert_foreach(f->st, f->ca, 0, status_count, &c), 0);
+	assert_int_equal(store_cert_foreach(f->st, ca2, 0, status_count, &c), 0);
+	assert_int_equal(c.all, 3000);
+	assert_true(c.n[STORE_REVOKED] > 100 && c.n[STORE_HOLD] > 50);
+	assert_int_equal(store_stats_get(f->st, &st), 0);
+	assert_int_equal(st.issuers, 2);
+	assert_int_equal(st.certs, c.all);
+	assert_int_equal(st.good, c.n[STORE_GOOD]);
+	assert_int_equal(st.revoked, c.n[STORE_REVOKED]);
+	assert_int_equal(st.hold, c.n[STORE_HOLD]);
+	assert_int_equal(store_check(f->st), 0);
+
+	/* Without the index, every record is read: the same figures. */
+	store_close(f->st);
+	raw_downgrade(f->dir);
+	f->st = store_open(f->dir, STORE_RDONLY, 0, &err);
+	assert_non_null(f->st);
+	assert_int_equal(f->st->has_revidx, 0);
+	struct store_stats old;
+	assert_int_equal(store_stats_get(f->st, &old), 0);
+	assert_int_equal(old.certs, st.certs);
+	assert_int_equal(old.good, st.good);
+	assert_int_equal(old.revoked, st.revoked);
+	assert_int_equal(old.hold, st.hold);
+	assert_int_equal(old.issuers, st.issuers);
+	assert_int_equal(old.changes, st.changes);
+}
+
 /* A store written before the index: read as it is read-only, upgraded once by a read-write open. */
 static void test_revidx_upgrade(void **state)
 {
@@ -1806,6 +2037,157 @@ static void test_revidx_tampered(void **state)
 	assert_null(f->st);
 	assert_int_equal(err, VA_ERR_SCHEMA);
 	free(l);
+}
+
+/* Removes the `revoked` database of the store in dir, behind the store's back (the version stays). */
+static void raw_drop_index(const char *dir)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "revoked", 0, &dbi), 0);
+	assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+/* The repair (vactl reindex): store_open with STORE_REINDEX rebuilds the index from the certificates after each
+ * kind of damage store_check finds, and when the index is gone; the result is the index the writes had kept,
+ * and nothing else changes. A damaged certificate record refuses the rebuild and leaves the index as it was. */
+static void test_revidx_reindex(void **state)
+{
+	struct fx *f = *state;
+	struct store_serial s, neg = { .len = 2, .negative = 1, .mag = { 0x12, 0x34 } };
+	struct store_cert_rec r;
+	struct store_stats st0, st1;
+	char before[1024], after[1024];
+	uint64_t seq0, seq1;
+	uint8_t *der2, rec5[STORE_CERT_VAL_LEN], rec12[STORE_CERT_VAL_LEN], good[STORE_CERT_VAL_LEN];
+	size_t len2;
+	uint32_t ca2;
+	int err;
+
+	/* Two issuers, serials of several lengths and a negative one, revoked and held. */
+	assert_int_equal(tsl_make_ca("Test CA 2", &der2, &len2), 0);
+	assert_int_equal(store_issuer_add(f->st, "ca2", der2, len2, &ca2), 0);
+	free(der2);
+	add_good_range(f, 1, 40);
+	for (uint64_t i = 5; i <= 40; i += 7) {
+		s = tsl_serial(i);
+		assert_int_equal(store_cert_revoke(f->st, f->ca, &s, STORE_REASON_SUPERSEDED, 1700000000, 0), 0);
+	}
+	s = tsl_serial(2);
+	assert_int_equal(store_cert_hold(f->st, f->ca, &s, 1700000100), 0);
+	r = tsl_revoked(0, STORE_REASON_KEY_COMPROMISE, 1700000200);
+	assert_int_equal(store_cert_add(f->st, f->ca, &neg, &r), 0);
+	s = tsl_serial_rand(3, 1);
+	assert_int_equal(store_cert_add(f->st, ca2, &s, &r), 0);
+	s = tsl_serial(0x4242);
+	r = tsl_good(1900000000);
+	assert_int_equal(store_cert_add(f->st, ca2, &s, &r), 0);
+	idx_keys(f->st, before, sizeof(before));
+	assert_int_equal(store_check(f->st), 0);
+	assert_int_equal(store_stats_get(f->st, &st0), 0);
+	assert_int_equal(store_changes_last(f->st, &seq0), 0);
+	r = get_rec(f, 5);
+	store_cert_rec_encode(&r, rec5);
+	r = get_rec(f, 12);
+	store_cert_rec_encode(&r, rec12);
+	r = tsl_good(1900000000);
+	store_cert_rec_encode(&r, good);
+	store_close(f->st);
+	f->st = NULL;
+
+	/* Every kind of damage at once: a revoked certificate missing (5), a good one listed (3), one without a
+	 * certificate (0x99), one of no issuer (7/01), a record that is not the certificate's (12 holds 5's), one that
+	 * does not decode (19). */
+	uint8_t k5[6] = { 0, 0, 0, (uint8_t)f->ca, 0x81, 5 }, k3[6] = { 0, 0, 0, (uint8_t)f->ca, 0x81, 3 },
+		k99[6] = { 0, 0, 0, (uint8_t)f->ca, 0x81, 0x99 }, kx[6] = { 0, 0, 0, 7, 0x81, 1 },
+		k12[6] = { 0, 0, 0, (uint8_t)f->ca, 0x81, 12 }, k19[6] = { 0, 0, 0, (uint8_t)f->ca, 0x81, 19 };
+	raw_put(f->dir, "revoked", k5, sizeof(k5), NULL, 0);
+	raw_put(f->dir, "revoked", k3, sizeof(k3), good, sizeof(good));
+	raw_put(f->dir, "revoked", k99, sizeof(k99), rec5, sizeof(rec5));
+	raw_put(f->dir, "revoked", kx, sizeof(kx), rec5, sizeof(rec5));
+	raw_put(f->dir, "revoked", k12, sizeof(k12), rec5, sizeof(rec5));
+	raw_put(f->dir, "revoked", k19, sizeof(k19), "x", 1);
+	f->st = store_open(f->dir, STORE_RDONLY, 0, &err);
+	assert_non_null(f->st);
+	assert_int_equal(store_check(f->st), 6);
+	store_close(f->st);
+	/* A rebuild writes: never through a read-only handle. */
+	f->st = store_open(f->dir, STORE_RDONLY | STORE_REINDEX, 0, &err);
+	assert_null(f->st);
+	assert_int_equal(err, VA_ERR_INVAL);
+
+	f->st = store_open(f->dir, STORE_RDWR | STORE_REINDEX, 0, &err);
+	assert_non_null(f->st);
+	idx_keys(f->st, after, sizeof(after));
+	assert_string_equal(after, before);
+	assert_int_equal(store_check(f->st), 0); /* also compares every entry with its record, byte for byte */
+	expect_same_walks(f->st, f->ca, 8);
+	expect_same_walks(f->st, ca2, 1);
+	/* Nothing else changed: no status, no change logged. */
+	assert_int_equal(store_stats_get(f->st, &st1), 0);
+	assert_int_equal(store_changes_last(f->st, &seq1), 0);
+	assert_int_equal(seq1, seq0);
+	assert_int_equal(st1.certs, st0.certs);
+	assert_int_equal(st1.revoked, st0.revoked);
+	assert_int_equal(st1.hold, st0.hold);
+	store_close(f->st);
+
+	/* A sound index rebuilt is the same index. */
+	f->st = store_open(f->dir, STORE_RDWR | STORE_REINDEX, 0, &err);
+	assert_non_null(f->st);
+	idx_keys(f->st, after, sizeof(after));
+	assert_string_equal(after, before);
+	store_close(f->st);
+
+	/* The index gone: no other open works (an empty index would list nothing); the rebuild makes it again. */
+	raw_drop_index(f->dir);
+	assert_null(store_open(f->dir, STORE_RDONLY, 0, &err));
+	assert_int_equal(err, VA_ERR_SCHEMA);
+	assert_null(store_open(f->dir, STORE_RDWR, 0, &err));
+	assert_int_equal(err, VA_ERR_SCHEMA);
+	f->st = store_open(f->dir, STORE_RDWR | STORE_REINDEX, 0, &err);
+	assert_non_null(f->st);
+	assert_int_equal(f->st->has_revidx, 1);
+	idx_keys(f->st, after, sizeof(after));
+	assert_string_equal(after, before);
+	assert_int_equal(store_check(f->st), 0);
+	store_close(f->st);
+
+	/* A certificate record that does not decode: no rebuild (the index could lack that certificate), the index
+	 * stays as it was, here still without serial 5's entry. */
+	raw_put(f->dir, "revoked", k5, sizeof(k5), NULL, 0);
+	raw_put(f->dir, "certs", k12, sizeof(k12), "x", 1);
+	f->st = store_open(f->dir, STORE_RDWR | STORE_REINDEX, 0, &err);
+	assert_null(f->st);
+	assert_int_equal(err, VA_ERR_STORE);
+	f->st = store_open(f->dir, STORE_RDONLY, 0, &err);
+	assert_non_null(f->st);
+	idx_keys(f->st, after, sizeof(after));
+	assert_null(strstr(after, "1/05"));
+	assert_non_null(strstr(after, "1/0C"));
+	assert_int_equal(store_check(f->st), 2); /* the record, the missing entry */
+	store_close(f->st);
+	f->st = NULL;
+
+	/* Record repaired, store taken back to schema 1: STORE_REINDEX upgrades it (the upgrade is the rebuild). */
+	raw_put(f->dir, "certs", k12, sizeof(k12), rec12, sizeof(rec12));
+	raw_downgrade(f->dir);
+	f->st = store_open(f->dir, STORE_RDWR | STORE_REINDEX, 0, &err);
+	assert_non_null(f->st);
+	idx_keys(f->st, after, sizeof(after));
+	assert_string_equal(after, before);
+	assert_int_equal(store_check(f->st), 0);
+	store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(raw_schema(f->dir), STORE_SCHEMA_VERSION);
 }
 
 /* ---- threads ---- */
@@ -2079,8 +2461,11 @@ int main(void)
 		T(test_damaged_values),
 		T(test_revidx_transitions),
 		T(test_revidx_foreach),
+		T(test_revidx_range),
+		T(test_stats_counts),
 		T(test_revidx_upgrade),
 		T(test_revidx_tampered),
+		T(test_revidx_reindex),
 		T(test_threads),
 		T(test_close_with_live_threads),
 		T(test_get_no_alloc),

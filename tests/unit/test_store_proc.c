@@ -7,7 +7,9 @@
  *    store that opens, passes store_check and holds whole batches only; importing again completes it with the
  *    exact final content;
  *  - the map grows from 64 KiB to many MiB while a reader process holds the environment open, and that reader
- *    adopts the new size and reads what was written past its old map.
+ *    adopts the new size and reads what was written past its old map;
+ *  - the revoked index rebuilt again and again (vactl reindex) while a reader process walks it: every walk
+ *    lists the whole index, never an emptied or half-filled one.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -360,6 +362,124 @@ static void test_sigkill_during_import(void **state)
 	store_close(st);
 }
 
+/* ---- the index rebuilt under a reader process ---- */
+
+#define REINDEX_N 3000
+#define REINDEX_ROUNDS 20
+
+struct reindex_scan {
+	uint64_t n, last;
+	int bad;
+};
+
+/* Every third serial is revoked, at 1700000000 + serial: a listed entry must be one of them, with its own
+ * record, in ascending order. */
+static int reindex_collect(void *arg, const struct store_serial *s, const struct store_cert_rec *rec)
+{
+	struct reindex_scan *q = arg;
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < s->len; i++)
+		v = (v << 8) | s->mag[i];
+	if (v % 3 != 0 || v <= q->last || rec->status != STORE_REVOKED || rec->revoked_at != 1700000000 + (int64_t)v)
+		q->bad = 1;
+	q->last = v;
+	q->n++;
+	return 0;
+}
+
+/* Child: walks the index until told to stop, then exits 0 if every walk listed exactly the revoked
+ * certificates; the count of walks made (at most 100) goes back through walks_fd. */
+static int reindex_reader(const char *dir, uint32_t ca, int ready_fd, int stop_fd, int walks_fd)
+{
+	int err;
+	store *st = store_open(dir, STORE_RDONLY, 0, &err);
+	struct pollfd pfd = { .fd = stop_fd, .events = POLLIN };
+	unsigned walks = 0;
+
+	if (st == NULL)
+		return 10;
+	write_byte(ready_fd, 'r');
+	for (;;) {
+		int stop = poll(&pfd, 1, 0) > 0;
+		struct reindex_scan q = { 0, 0, 0 };
+		int rc = store_revoked_foreach(st, ca, reindex_collect, &q);
+		if (rc != 0) {
+			fprintf(stderr, "reader: walk: %s\n", va_strerror(rc));
+			return 11;
+		}
+		if (q.bad || q.n != REINDEX_N / 3) {
+			fprintf(stderr, "reader: walk %u listed %llu entries%s\n", walks, (unsigned long long)q.n,
+				q.bad ? ", some wrong" : "");
+			return 12;
+		}
+		walks++;
+		if (stop)
+			break;
+	}
+	store_close(st);
+	write_byte(walks_fd, (char)(walks > 100 ? 100 : walks));
+	return 0;
+}
+
+static void test_reindex_under_reader(void **state)
+{
+	struct fx *f = *state;
+	int ready[2], stop[2], walks[2], err;
+	pid_t pid;
+	store *st;
+	store_batch *b;
+
+	st = store_open(f->dir, STORE_RDWR, 0, &err);
+	assert_non_null(st);
+	b = store_batch_begin(st, &err);
+	assert_non_null(b);
+	for (uint64_t i = 1; i <= REINDEX_N; i++) {
+		struct store_serial s = tsl_serial(i);
+		struct store_cert_rec r = i % 3 ? tsl_good(1900000000)
+						: tsl_revoked(1900000000, STORE_REASON_SUPERSEDED, 1700000000 + (int64_t)i);
+		assert_int_equal(store_batch_put(b, f->ca, &s, &r), 0);
+	}
+	assert_int_equal(store_batch_end(b, 1), 0);
+	store_close(st);
+
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(stop), 0);
+	assert_int_equal(pipe(walks), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(ready[0]);
+		close(stop[1]);
+		close(walks[0]);
+		_exit(reindex_reader(f->dir, f->ca, ready[1], stop[0], walks[1]));
+	}
+	close(ready[1]);
+	close(stop[0]);
+	close(walks[1]);
+	assert_int_equal(read_byte(ready[0]), 'r');
+	/* Each open with STORE_REINDEX empties the index and fills it again, in one write transaction. */
+	for (int round = 0; round < REINDEX_ROUNDS; round++) {
+		st = store_open(f->dir, STORE_RDWR | STORE_REINDEX, 0, &err);
+		assert_non_null(st);
+		store_close(st);
+	}
+	write_byte(stop[1], 's');
+	int n = read_byte(walks[0]);
+	int status = wait_child(pid);
+	close(ready[0]);
+	close(stop[1]);
+	close(walks[0]);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* The reader walked while the rebuilds ran (each takes a commit to disk; a walk, a fraction of that). */
+	assert_true(n >= 2);
+	st = store_open(f->dir, STORE_RDONLY, 0, &err);
+	assert_non_null(st);
+	assert_int_equal(store_check(st), 0);
+	store_close(st);
+}
+
 /* ---- map growth under a reader process ---- */
 
 #define GROW_N 40000
@@ -566,6 +686,7 @@ int main(void)
 		T(test_reader_sees_whole_pairs),
 		T(test_sigkill_during_import),
 		T(test_map_growth_with_reader),
+		T(test_reindex_under_reader),
 		T(test_stale_reader_cleared),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
