@@ -13,6 +13,7 @@
 #define LIM_HTTP_PER_IP_DEFAULT 512         /* load balancers and NAT gateways share one address */
 #define LIM_HTTP_TIMEOUT_DEFAULT 15         /* seconds of inactivity before a connection is closed */
 #define LIM_HTTP_CONN_MEM_DEFAULT (32 * 1024) /* per-connection memory pool (headers + small bodies) */
+#define LIM_TSA_CONN_MEM_DEFAULT (8 * 1024)   /* tsad's: request line and headers only (bodies have their own buffer) */
 #define LIM_HTTP_THREADS_DEFAULT 2
 #define LIM_HTTP_THREADS_MAX 256
 #define LIM_HTTP_WORKERS_DEFAULT 2          /* deferred-work threads (signatures): one per core here */

@@ -6,13 +6,15 @@
 #   - uts-server, when UTS_SERVER names a binary built by hand (its build recipe is not part of this project);
 #     it is configured with the same certificate and a file key
 # Env: DURATION (s per run, default 10), CONNS (default "1 16 64"), TSAD_THREADS (default 1), TSAD_WORKERS (default 2),
-#      TSAD_LOOP_BATCH (true, tsad's default, or false: http.loop_batch), UTS_SERVER,
+#      TSAD_LOOP_BATCH (true, tsad's default, or false: http.loop_batch), TSAD_CONN_MEMORY (http.conn_memory), REPEAT (rounds of tsad + raw signer, default 1),
+#      UTS_SERVER,
 #      KEYTYPE (rsa: RSA-2048, default; ec: P-256, for tsad, the raw signer and the peers alike).
 . "$(dirname "$0")/lib.sh"
 CONNS=${CONNS:-1 16 64}
 TSAD_THREADS=${TSAD_THREADS:-1}
 TSAD_WORKERS=${TSAD_WORKERS:-2}
 TSAD_LOOP_BATCH=${TSAD_LOOP_BATCH:-true}
+REPEAT=${REPEAT:-1}
 P="$W/pki"
 VA_PKI_QUIET=1 VA_PKI_KEYTYPE="${KEYTYPE:-rsa}" "$VA_TOP/scripts/pki.sh" "$P" >/dev/null
 export SOFTHSM2_CONF="$P/softhsm2.conf"
@@ -26,7 +28,7 @@ signers = (
     cert = "tsa.pem"; chain = "chain1.pem"; }
 );
 tsad = {
-  http = { listen = "127.0.0.1"; port = $PORT; threads = $TSAD_THREADS; workers = $TSAD_WORKERS; loop_batch = $TSAD_LOOP_BATCH; conn_limit = 8192; per_ip_limit = 8192; };
+  http = { listen = "127.0.0.1"; port = $PORT; threads = $TSAD_THREADS; workers = $TSAD_WORKERS; loop_batch = $TSAD_LOOP_BATCH; ${TSAD_CONN_MEMORY:+conn_memory = $TSAD_CONN_MEMORY;} conn_limit = 8192; per_ip_limit = 8192; };
   signer = "tsa"; name = "bench"; policy = "1.3.6.1.4.1.55555.1.1";
   digests = [ "sha256", "sha384", "sha512" ];
 };
@@ -42,14 +44,24 @@ wait_url "$URL/readyz" 60
 curl -fsS -o "$W/resp.tsr" -H 'Content-Type: application/timestamp-query' --data-binary @"$W/req.tsq" "$URL/"
 openssl ts -verify -in "$W/resp.tsr" -queryfile "$W/req.tsq" -CAfile "$P/root.pem" -untrusted "$P/chain1.pem" \
 	>/dev/null 2>&1 || { echo "tsad answer does not verify" >&2; exit 1; }
-for c in $CONNS; do
-	wrk_run "tsa tsad" "$URL/" "$c" "$W/req.tsq" application/timestamp-query
+make -C "$VA_TOP" --no-print-directory benches >/dev/null
+# REPEAT rounds of (tsad at each of CONNS, then the raw signer): the machine is shared and single runs vary by a
+# few percent, so each round's ratio is printed against the raw rate measured right after it.
+for r in $(seq "$REPEAT"); do
+	rates=()
+	for c in $CONNS; do
+		wrk_run "tsa tsad" "$URL/" "$c" "$W/req.tsq" application/timestamp-query
+		rates+=("$c:$(tail -n 1 "$OUT/results.txt" | sed -n 's/.* rps=\([0-9.]*\).*/\1/p')")
+	done
+	line=$(on_server "$VA_TOP/build/perf/bench_signer" -c "$P/bench.conf" -s tsa -t 1 -d "$DURATION" | grep '^bench=signer')
+	echo "tsa signer-raw ${line#bench=signer }" | tee -a "$OUT/results.txt"
+	raw=$(echo "$line" | sed -n 's/.*sigs_per_sec=\([0-9.]*\).*/\1/p')
+	for cr in "${rates[@]}"; do
+		$PY -c "import sys; print('tsa ratio round=%s conns=%s tsad/raw=%.3f' % (sys.argv[1], sys.argv[2], float(sys.argv[3] or 0) / float(sys.argv[4])))" \
+			"$r" "${cr%%:*}" "${cr#*:}" "$raw" | tee -a "$OUT/results.txt"
+	done
 done
 kill "$tsad_pid"; wait "$tsad_pid" 2>/dev/null || true
-
-make -C "$VA_TOP" --no-print-directory benches >/dev/null
-line=$(on_server "$VA_TOP/build/perf/bench_signer" -c "$P/bench.conf" -s tsa -t 1 -d "$DURATION" | grep '^bench=signer')
-echo "tsa signer-raw ${line#bench=signer }" | tee -a "$OUT/results.txt"
 
 # openssl ts -reply, one process per request, sequentially on the server core.
 cat >"$W/ts.cnf" <<CNF
