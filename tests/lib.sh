@@ -41,6 +41,24 @@ skip() { echo "SKIP: $*"; exit 77; }
 # need_cmd CMD PACKAGE: skip unless CMD is on PATH.
 need_cmd() { command -v "$1" >/dev/null || skip "$1 not found (Debian package $2; scripts/deps.sh test installs it)"; }
 
+# The test-only PKCS#11 module over SoftHSM2 whose C_Sign blocks while $VA_TEST_P11_HANG exists
+# (tests/tools/p11_hang.c, built by make check): sets $shim to its path.
+p11_hang_shim() {
+	local build=${BUILD:-build}
+	case "$build" in /*) ;; *) build="$VA_TOP/$build" ;; esac
+	shim="$build/tests/libp11hang.so"
+	[ -f "$shim" ] || fail "$shim missing (make check builds it)"
+}
+
+# p11_hang_conf FILE HTTP_TAIL HTTP_EXTRA: every signer of FILE goes through that module, and HTTP_EXTRA is added
+# after HTTP_TAIL, the last keys of the http group ("timeout = 10;").
+p11_hang_conf() {
+	local file=$1 tail=$2 extra=$3
+	p11_hang_shim
+	sed -i -e "s#module = \"/usr/lib/softhsm/libsofthsm2.so\"#module = \"$shim\"#" -e "s#$tail };#$tail $extra };#" "$file"
+	grep -q "libp11hang.so" "$file" && grep -qF "$extra" "$file" || fail "configuration not edited"
+}
+
 # A free TCP port on 127.0.0.1 (bound by the kernel, then released).
 free_port() {
 	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'

@@ -8,10 +8,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/crl_lib.bash"
 
-build=${BUILD:-build}
-case "$build" in /*) ;; *) build="$VA_TOP/$build" ;; esac
-shim="$build/tests/libp11hang.so"
-[ -f "$shim" ] || fail "$shim missing (make check builds it)"
+p11_hang_shim
 crl_env rsa
 CRL_PORT=$(free_port)
 crl_conf

@@ -10,14 +10,8 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/ocsp_lib.bash"
 
-build=${BUILD:-build}
-case "$build" in /*) ;; *) build="$VA_TOP/$build" ;; esac
-shim="$build/tests/libp11hang.so"
-[ -f "$shim" ] || fail "$shim missing (make check builds it)"
 ocsp_env
-sed -i -e "s#module = \"/usr/lib/softhsm/libsofthsm2.so\"#module = \"$shim\"#" \
-	-e "s#timeout = 5; body_max = 16384; };#timeout = 5; body_max = 16384; drain_timeout = 2; };#" "$CONF"
-grep -q "libp11hang.so" "$CONF" && grep -q "drain_timeout = 2" "$CONF" || fail "configuration not edited"
+p11_hang_conf "$CONF" "timeout = 5; body_max = 16384;" "drain_timeout = 2;"
 export VA_TEST_P11_HANG="$T/hang"
 
 # expect_watchdog PHASE: the last SIGTERM ended ocspd through the watchdog, at drain_timeout + grace.

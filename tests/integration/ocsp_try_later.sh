@@ -7,15 +7,9 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/ocsp_lib.bash"
 
-build=${BUILD:-build}
-case "$build" in /*) ;; *) build="$VA_TOP/$build" ;; esac
-shim="$build/tests/libp11hang.so"
-[ -f "$shim" ] || fail "$shim missing (make check builds it)"
 ocsp_env
 # ca1's signer through the test module; one worker and a queue of one, so that a third request overflows.
-sed -i -e "s#module = \"/usr/lib/softhsm/libsofthsm2.so\"#module = \"$shim\"#" \
-	-e "s#timeout = 5; body_max = 16384; };#timeout = 5; body_max = 16384; workers = 1; defer_queue = 1; };#" "$CONF"
-grep -q "libp11hang.so" "$CONF" && grep -q "defer_queue = 1" "$CONF" || fail "configuration not edited"
+p11_hang_conf "$CONF" "timeout = 5; body_max = 16384;" "workers = 1; defer_queue = 1;"
 export VA_TEST_P11_HANG="$T/hang"
 ocsp_start
 

@@ -7,17 +7,11 @@
 . "$VA_TOP/tests/lib.sh"
 . "$VA_TOP/tests/integration/tsa_lib.bash"
 
-build=${BUILD:-build}
-case "$build" in /*) ;; *) build="$VA_TOP/$build" ;; esac
-shim="$build/tests/libp11hang.so"
-[ -f "$shim" ] || fail "$shim missing (make check builds it)"
 tsa_setup
 port=$(free_port)
 url="http://127.0.0.1:$port/"
 tsa_conf "$PKI/tsa.conf" "$port"
-sed -i -e "s#module = \"/usr/lib/softhsm/libsofthsm2.so\"#module = \"$shim\"#" \
-	-e "s#timeout = 10; };#timeout = 10; drain_timeout = 2; workers = 1; };#" "$PKI/tsa.conf"
-grep -q "libp11hang.so" "$PKI/tsa.conf" && grep -q "drain_timeout = 2" "$PKI/tsa.conf" || fail "configuration not edited"
+p11_hang_conf "$PKI/tsa.conf" "timeout = 10;" "drain_timeout = 2; workers = 1;"
 export VA_TEST_P11_HANG="$T/hang"
 openssl ts -query -data "$T/data" -sha256 -cert -out "$T/q.tsq" 2>/dev/null
 

@@ -6,6 +6,11 @@
 #                                          the certificate is DIR/NAME/certs/SERIAL.pem
 #   vca_revoke DIR NAME SERIAL [openssl ca args]  `openssl ca -revoke` of that certificate
 #   vca_ca DIR NAME args...                `openssl ca -config DIR/NAME.cnf -name NAME args...`
+#   vindex_mixed FILE N REV HOLD           an index.txt of N certificates from 0x100000: one in REV revoked (reasons
+#                                          in turn, one in three with an invalidity date), one in HOLD held, the rest good
+#   vcrl_conf DIR STORE CA                 a crlgen configuration publishing CA's full CRL from STORE into DIR/crl,
+#                                          signed by the file key of vca_init DIR0 CA (copied from $T/ca)
+#   vcrl_entries CRL                       the revoked entries of a DER CRL as text (serials, dates, reasons)
 
 vca_init() {
 	local dir=$1 name=$2 first=${3:-1000}
@@ -70,3 +75,41 @@ vca_revoke() {
 	vca_ca "$dir" "$name" -revoke "$dir/$name/certs/$serial.pem" "$@" >/dev/null 2>&1 ||
 		fail "vca_revoke $serial $*"
 }
+
+vindex_mixed() {
+	$PY - "$@" <<'PYEOF'
+import sys
+path, n, rev, hold = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+reasons = ["keyCompromise", "superseded", "cessationOfOperation", "affiliationChanged", "CACompromise", ""]
+with open(path, "w") as f:
+    for i in range(n):
+        s = "%X" % (0x100000 + i)
+        if i % rev == 7:
+            k = i // rev
+            when = "2601%02d000000Z" % (1 + k % 28)
+            r = reasons[k % len(reasons)]
+            what = when + ("," + r if r else "")
+            if k % 3 == 0:
+                what = when + ",keyTime,20251231000000Z"
+            f.write("R\t301231235959Z\t%s\t%s\tunknown\t/CN=c%d\n" % (what, s, i))
+        elif i % hold == 3:
+            f.write("R\t301231235959Z\t260102000000Z,certificateHold\t%s\tunknown\t/CN=c%d\n" % (s, i))
+        else:
+            f.write("V\t301231235959Z\t\t%s\tunknown\t/CN=c%d\n" % (s, i))
+PYEOF
+}
+
+vcrl_conf() {
+	mkdir -p "$1"
+	cp "$T/ca/$3.pem" "$T/ca/$3.key" "$1/"
+	cat >"$1/va.conf" <<CONF
+log = { level = "warning"; syslog = false; };
+store = { path = "$2"; map_size_mb = 64; };
+signers = ( { name = "$3"; type = "file"; key = "$3.key"; cert = "$3.pem"; } );
+crlgen = { publish_dir = "crl"; interval = 3600; change_delay = 60;
+  crls = ( { name = "$3"; issuer = "$3"; signer = "$3"; validity = 604800; delta = false; retention = -1;
+             ready_margin = 3600; } ); };
+CONF
+}
+
+vcrl_entries() { openssl crl -inform DER -in "$1" -noout -text | sed -n '/Revoked Certificates:/,/Signature Algorithm:/p'; }

@@ -15,46 +15,20 @@ vca_init "$T/ca" tca
 S=$T/store
 "$V" -q -s "$S" init && "$V" -q -s "$S" ca add tca "$T/ca/tca.pem" || fail "setup"
 # 2000 certificates from 0x100000: one in 40 revoked (reasons and dates varying), one in 61 on hold.
-$PY - "$T/index.txt" <<'PYEOF'
-import sys
-reasons = ["keyCompromise", "superseded", "cessationOfOperation", "affiliationChanged", "CACompromise", ""]
-with open(sys.argv[1], "w") as f:
-    for i in range(2000):
-        s = "%X" % (0x100000 + i)
-        if i % 40 == 7:
-            r = reasons[(i // 40) % len(reasons)]
-            f.write("R\t301231235959Z\t2601%02d000000Z%s\t%s\tunknown\t/CN=c%d\n" % (1 + i % 28, "," + r if r else "", s, i))
-        elif i % 61 == 3:
-            f.write("R\t301231235959Z\t260102000000Z,certificateHold\t%s\tunknown\t/CN=c%d\n" % (s, i))
-        else:
-            f.write("V\t301231235959Z\t\t%s\tunknown\t/CN=c%d\n" % (s, i))
-PYEOF
+vindex_mixed "$T/index.txt" 2000 40 61
 "$V" -q -s "$S" import tca --index "$T/index.txt" || fail "import"
 "$V" -q -s "$S" list tca --status revoked >"$T/rev.want" && "$V" -q -s "$S" list tca --status hold >"$T/hold.want" ||
 	fail "list"
 nwant=$(($(wc -l <"$T/rev.want") + $(wc -l <"$T/hold.want")))
 [ "$nwant" -gt 60 ] || fail "expected revoked and held certificates, have $nwant"
 
-crlconf() { # DIR STORE: a crlgen configuration publishing tca's full CRL from STORE into DIR/crl
-	mkdir -p "$1"
-	cp "$T/ca/tca.pem" "$T/ca/tca.key" "$1/"
-	cat >"$1/va.conf" <<CONF
-log = { level = "warning"; syslog = false; };
-store = { path = "$2"; map_size_mb = 64; };
-signers = ( { name = "tca"; type = "file"; key = "tca.key"; cert = "tca.pem"; } );
-crlgen = { publish_dir = "crl"; interval = 3600; change_delay = 60;
-  crls = ( { name = "tca"; issuer = "tca"; signer = "tca"; validity = 604800; delta = false; retention = -1;
-             ready_margin = 3600; } ); };
-CONF
-}
 # The CRL's entries (serials, dates, reasons): what a damaged index changes. The number and the times differ
 # from one publication to the next by design.
-entries() { openssl crl -inform DER -in "$1" -noout -text | sed -n '/Revoked Certificates:/,/Signature Algorithm:/p'; }
 crl_once() { # DIR STORE OUT: publishes once, writes the entries to OUT; fails like crlgen
-	crlconf "$1" "$2"
+	vcrl_conf "$1" "$2" tca
 	rm -f "$1/crl/tca.crl"
 	"$BIN/crlgen" -c "$1/va.conf" --once 2>"$1/crlgen.err" || return 1
-	entries "$1/crl/tca.crl" >"$3"
+	vcrl_entries "$1/crl/tca.crl" >"$3"
 }
 crl_once "$T/c0" "$S" "$T/crl.want" || { cat "$T/c0/crlgen.err" >&2; fail "crlgen on the sound store"; }
 expect_eq "$nwant" "$(grep -c 'Serial Number' "$T/crl.want")" "the CRL lists every revoked and held certificate"

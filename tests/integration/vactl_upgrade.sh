@@ -15,23 +15,7 @@ S=$T/store
 "$V" -q -s "$S" init && "$V" -q -s "$S" ca add tca "$T/ca/tca.pem" || fail "setup"
 # 3000 certificates from 0x100000: one in 50 revoked (reasons in turn, some with an invalidity date), one in 77
 # on hold, the rest good.
-$PY - "$T/index.txt" <<'PYEOF'
-import sys
-reasons = ["keyCompromise", "superseded", "cessationOfOperation", "affiliationChanged", "CACompromise", ""]
-with open(sys.argv[1], "w") as f:
-    for i in range(3000):
-        s = "%X" % (0x100000 + i)
-        if i % 50 == 7:
-            r = reasons[(i // 50) % len(reasons)]
-            rev = "260101000000Z" + ("," + r if r else "")
-            if i % 150 == 7:
-                rev = "260101000000Z,keyTime,20251231000000Z"
-            f.write("R\t301231235959Z\t%s\t%s\tunknown\t/CN=c%d\n" % (rev, s, i))
-        elif i % 77 == 3:
-            f.write("R\t301231235959Z\t260102000000Z,certificateHold\t%s\tunknown\t/CN=c%d\n" % (s, i))
-        else:
-            f.write("V\t301231235959Z\t\t%s\tunknown\t/CN=c%d\n" % (s, i))
-PYEOF
+vindex_mixed "$T/index.txt" 3000 50 77
 "$V" -q -s "$S" import tca --index "$T/index.txt" || fail "import"
 "$V" -q -s "$S" list tca --status revoked >"$T/rev.want" && "$V" -q -s "$S" list tca --status hold >"$T/hold.want" ||
 	fail "list"
@@ -97,26 +81,14 @@ ok "vactl init upgrades once"
 
 # crlgen opens the store read-write: it upgrades the second copy itself, and publishes the same entries as
 # from the original store (both copies were taken before any CRL, so both are CRL number 1).
-crlconf() { # DIR STORE
-	cp "$T/ca/tca.pem" "$T/ca/tca.key" "$1/"
-	cat >"$1/va.conf" <<CONF
-log = { level = "warning"; syslog = false; };
-store = { path = "$2"; map_size_mb = 64; };
-signers = ( { name = "tca"; type = "file"; key = "tca.key"; cert = "tca.pem"; } );
-crlgen = { publish_dir = "crl"; interval = 3600; change_delay = 60;
-  crls = ( { name = "tca"; issuer = "tca"; signer = "tca"; validity = 604800; delta = false; retention = -1;
-             ready_margin = 3600; } ); };
-CONF
-}
 mkdir -p "$T/cnew" "$T/cold"
-crlconf "$T/cnew" "$S"
-crlconf "$T/cold" "$T/old2"
+vcrl_conf "$T/cnew" "$S" tca
+vcrl_conf "$T/cold" "$T/old2" tca
 "$BIN/crlgen" -c "$T/cnew/va.conf" --once 2>"$T/cnew.err" || { cat "$T/cnew.err" >&2; fail "crlgen (current store)"; }
 "$BIN/crlgen" -c "$T/cold/va.conf" --once 2>"$T/cold.err" || { cat "$T/cold.err" >&2; fail "crlgen (old store)"; }
 expect_grep "upgraded from schema 1 to 2" "$T/cold.err" "crlgen upgrades the old store"
-entries() { openssl crl -inform DER -in "$1" -noout -text | sed -n '/Revoked Certificates:/,/Signature Algorithm:/p'; }
-entries "$T/cnew/crl/tca.crl" >"$T/crl.new"
-entries "$T/cold/crl/tca.crl" >"$T/crl.old"
+vcrl_entries "$T/cnew/crl/tca.crl" >"$T/crl.new"
+vcrl_entries "$T/cold/crl/tca.crl" >"$T/crl.old"
 expect_eq "$((nrev + nhold))" "$(grep -c 'Serial Number' "$T/crl.new")" "every revoked and held certificate listed"
 cmp -s "$T/crl.new" "$T/crl.old" || fail "CRL entries differ between the original and the upgraded store"
 ok "crlgen upgrades and lists the same entries"
