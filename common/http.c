@@ -156,6 +156,15 @@ void http_conf_defaults(struct http_conf *c)
 	c->drain_timeout = LIM_HTTP_DRAIN_TIMEOUT_DEFAULT;
 }
 
+int http_conf_same(const struct http_conf *a, const struct http_conf *b)
+{
+	return strcmp(a->listen, b->listen) == 0 && a->port == b->port && a->threads == b->threads &&
+	       a->conn_limit == b->conn_limit && a->per_ip_limit == b->per_ip_limit && a->timeout == b->timeout &&
+	       a->conn_memory == b->conn_memory && a->body_max == b->body_max && a->workers == b->workers &&
+	       a->defer_queue == b->defer_queue && a->loop_batch == b->loop_batch &&
+	       a->drain_timeout == b->drain_timeout;
+}
+
 const char *http_request_header(const struct http_request *req, const char *name)
 {
 	if (req == NULL || req->conn == NULL || name == NULL)

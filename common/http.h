@@ -45,6 +45,8 @@ struct http_conf {
 };
 /* Fills c with the va_limits.h defaults. */
 void http_conf_defaults(struct http_conf *c);
+/* 1 if a and b configure the same server (a reload that changes any field needs a restart to take effect). */
+int http_conf_same(const struct http_conf *a, const struct http_conf *b);
 
 enum http_method { HTTP_GET = 1, HTTP_HEAD = 2, HTTP_POST = 4, HTTP_OTHER = 8 };
 

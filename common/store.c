@@ -547,9 +547,16 @@ int store_map_trim(store *st)
 	if (st == NULL)
 		return VA_ERR_INVAL;
 	/* LMDB does not tell where its map is (me_mapaddr is only set for MDB_FIXEDMAP); a value read from the
-	 * store points into it, and /proc/self/maps gives the mapping that holds that address. */
-	if ((rc = store_rtxn_begin(st, &txn)) != 0)
+	 * store points into it, and /proc/self/maps gives the mapping that holds that address.
+	 * Not store_rtxn_begin: the caller may be inside a walk of this thread (crlgen trims from its callback), holding
+	 * map_lock for reading, and adopting a map grown by another process would wait for that lock for ever. The
+	 * trim is advice: a resized map just skips it (the next read transaction adopts the size). */
+	pthread_rwlock_rdlock(&st->map_lock);
+	rc = store_lmdb_err(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), "read transaction");
+	if (rc) {
+		pthread_rwlock_unlock(&st->map_lock);
 		return rc;
+	}
 	rc = store_lmdb_err(mdb_get(txn, st->db_meta, &k, &v), "reading the schema version");
 	if (rc)
 		goto out;

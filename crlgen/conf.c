@@ -243,13 +243,6 @@ int crlgen_conf_read(const va_config *cfg, struct crlgen_conf *out)
 	return problems ? VA_ERR_CONFIG : 0;
 }
 
-static int http_same(const struct http_conf *a, const struct http_conf *b)
-{
-	return strcmp(a->listen, b->listen) == 0 && a->port == b->port && a->threads == b->threads &&
-	       a->conn_limit == b->conn_limit && a->per_ip_limit == b->per_ip_limit && a->timeout == b->timeout &&
-	       a->conn_memory == b->conn_memory && a->body_max == b->body_max;
-}
-
 static int signer_same(const struct signer_conf *a, const struct signer_conf *b)
 {
 	return strcmp(a->name, b->name) == 0 && a->type == b->type && strcmp(a->module, b->module) == 0 &&
@@ -262,7 +255,7 @@ int crlgen_conf_reloadable(const struct crlgen_conf *a, const struct crlgen_conf
 {
 	const char *what = NULL;
 
-	if (!http_same(&a->http, &b->http))
+	if (!http_conf_same(&a->http, &b->http))
 		what = "crlgen.http";
 	else if (strcmp(a->publish_dir, b->publish_dir) != 0)
 		what = "crlgen.publish_dir";

@@ -244,7 +244,7 @@ static int ocspd_reload(void *arg)
 
 	if (conf == NULL)
 		return VA_ERR_CONFIG;
-	if (strcmp(conf->store.path, d->conf->store.path) != 0 || memcmp(&conf->http, &d->conf->http, sizeof(conf->http)))
+	if (strcmp(conf->store.path, d->conf->store.path) != 0 || !http_conf_same(&conf->http, &d->conf->http))
 		log_warn("ocspd: store and http settings change only with a restart");
 	/* Each step can hang in the HSM (a test signature, a request holding the lock while it signs, the old
 	 * pre-production thread inside C_Sign): named for the shutdown watchdog's report. */

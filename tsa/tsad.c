@@ -607,7 +607,7 @@ static int tsad_reload(void *arg)
 	if (g == NULL)
 		return VA_ERR_CONFIG;
 	if (strcmp(g->conf.name, d->gen->conf.name) != 0 || strcmp(g->conf.store.path, d->gen->conf.store.path) != 0 ||
-	    memcmp(&g->conf.http, &d->gen->conf.http, sizeof(g->conf.http)) != 0 ||
+	    !http_conf_same(&g->conf.http, &d->gen->conf.http) ||
 	    g->conf.serial_block != d->gen->conf.serial_block)
 		log_warn("tsad: store, name, serial_block and http settings change only with a restart");
 	shutdown_phase_set("reload: waiting for requests using the old configuration");
