@@ -1019,16 +1019,20 @@ static void http_workers_quit(http_server *srv)
 	pthread_mutex_unlock(&srv->q_lock);
 }
 
-/* Every worker has left its loop: the queue is empty and no connection is suspended by us any more. */
-static int http_workers_exited(http_server *srv)
+/* After http_workers_quit: the queue is empty and no worker runs a job, so no connection is suspended by us any
+ * more and every worker is leaving its loop without touching one (a worker resumes its connection before it is
+ * idle again). Not "every worker has exited": idle workers may not have woken from the broadcast yet, and a drain
+ * whose first phase used up the time (a client trickling its body) must not read that as a stuck job. */
+static int http_workers_settled(http_server *srv)
 {
-	unsigned n = 0;
+	unsigned busy = 0;
 
 	pthread_mutex_lock(&srv->q_lock);
 	for (unsigned i = 0; i < srv->nworkers; i++)
-		n += srv->workers[i].exited != 0;
+		busy += srv->workers[i].busy != 0 && !srv->workers[i].exited;
+	busy += srv->q_len > 0;
 	pthread_mutex_unlock(&srv->q_lock);
-	return n == srv->nworkers;
+	return busy == 0;
 }
 
 /* Quits and joins the workers: only once they have exited or are sure to (idle, as on a failed start). */
@@ -1051,10 +1055,14 @@ static int http_workers_start(http_server *srv)
 	if (srv->q == NULL || srv->workers == NULL)
 		return VA_ERR_NOMEM;
 	for (unsigned i = 0; i < srv->conf.workers; i++) {
+		int err;
+
 		srv->workers[i].srv = srv;
-		if (pthread_create(&srv->workers[i].t, NULL, http_worker_main, &srv->workers[i]) != 0) {
-			log_err("http: cannot start deferred-work thread: %s", strerror(errno));
-			return VA_ERR_NOMEM;
+		/* pthread_create returns the error; errno is not set. */
+		err = pthread_create(&srv->workers[i].t, NULL, http_worker_main, &srv->workers[i]);
+		if (err != 0) {
+			log_err("http: cannot start deferred-work thread: %s", strerror(err));
+			return err == EAGAIN ? VA_ERR_NOMEM : VA_ERR_IO;
 		}
 		srv->nworkers++;
 	}
@@ -1258,7 +1266,7 @@ long http_inflight(const http_server *srv)
  * and panics on a suspended connection. */
 static int http_quiet(http_server *srv)
 {
-	return atomic_load(&srv->handlers) == 0 && http_workers_exited(srv);
+	return atomic_load(&srv->handlers) == 0 && http_workers_settled(srv);
 }
 
 /* The drain timed out: say what still runs, so that the operator can look at the HSM. */

@@ -1373,6 +1373,33 @@ static void test_drain_timeout_stuck_handler(void **state)
 	f->m = NULL;
 }
 
+/* A client that stalls in the middle of its body holds the first phase of the drain until drain_timeout, but no job
+ * is stuck: idle workers (two, just told to quit) are no reason to report one. http_stop closes the connection
+ * and returns VA_OK, so the daemon exits 0 rather than through the watchdog's _exit(1). */
+static void test_drain_timeout_stalled_client(void **state)
+{
+	struct fx *f = *state;
+	char log[4096];
+	double secs;
+	int fd;
+
+	f->conf.drain_timeout = 1;
+	fx_start_single(f, 2, 8);
+	fd = conn(f->port);
+	send_str(fd, "POST /d HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
+	wait_inflight(f, 1);
+	assert_int_equal(stop_logged(f->srv, log, sizeof(log), &secs), VA_OK);
+	f->srv = NULL;
+	assert_true(secs >= 0.9);
+	assert_true(secs < 1.5);
+	assert_non_null(strstr(log, "closing 1 connection(s) whose request or answer is still in transfer"));
+	assert_null(strstr(log, "still running"));
+	assert_int_equal(atomic_load(&f->svc.defer_started), 0);
+	close(fd);
+	metrics_free(f->m);
+	f->m = NULL;
+}
+
 /* workers = 0: the deferred half runs inline, the answer is the same. */
 static void test_defer_inline(void **state)
 {
@@ -1568,6 +1595,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_defer_inline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drain_timeout_stuck_worker, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drain_timeout_stuck_handler, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drain_timeout_stalled_client, setup, teardown),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, NULL, NULL);
