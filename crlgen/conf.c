@@ -272,6 +272,10 @@ int crlgen_conf_reloadable(const struct crlgen_conf *a, const struct crlgen_conf
 		if (strcmp(a->crls[i].name, b->crls[i].name) != 0 || strcmp(a->crls[i].issuer, b->crls[i].issuer) != 0 ||
 		    strcmp(a->crls[i].signer, b->crls[i].signer) != 0 || a->crls[i].delta != b->crls[i].delta)
 			what = "a CRL's name, issuer, signer or delta";
+		/* RFC 5280 5.2.4: a delta and its base have the same scope. The next delta's base is the full CRL
+		 * already published, so a reload must not change the scope under it. */
+		else if (strcmp(a->crls[i].idp, b->crls[i].idp) != 0 || !crl_range_same(&a->crls[i].range, &b->crls[i].range))
+			what = "a CRL's scope (idp, serial_from, serial_to)";
 	}
 	if (what == NULL)
 		return 0;

@@ -35,6 +35,8 @@ struct crl_range {
 int crl_serial_cmp(const struct store_serial *a, const struct store_serial *b);
 /* 1 if s is in the range (always when the range is off). */
 int crl_range_has(const struct crl_range *r, const struct store_serial *s);
+/* 1 if a and b select the same serials. */
+int crl_range_same(const struct crl_range *a, const struct crl_range *b);
 
 struct crl_conf {
 	char name[CRL_NAME_MAX];           /* file names: <name>.crl, <name>-delta.crl */

@@ -82,6 +82,14 @@ int crl_range_has(const struct crl_range *r, const struct store_serial *s)
 	return !r->has_to || crl_serial_cmp(s, &r->to) < 0;
 }
 
+int crl_range_same(const struct crl_range *a, const struct crl_range *b)
+{
+	if (!a->on || !b->on)
+		return a->on == b->on;
+	return crl_serial_cmp(&a->from, &b->from) == 0 && a->has_to == b->has_to &&
+	       (!a->has_to || crl_serial_cmp(&a->to, &b->to) == 0);
+}
+
 /* Serial order, then change order. */
 static int dchange_cmp(const void *x, const void *y)
 {

@@ -119,5 +119,12 @@ kill -HUP "$crlgen2_pid"
 for ((i = 0; i < 50; i++)); do grep -q 'restart crlgen to apply it' "$T/crlgen2.log" && break; sleep 0.1; done
 expect_grep 'restart crlgen to apply it' "$T/crlgen2.log" "structural change refused on reload"
 expect_eq 200 "$(http_code GET "$URL/crl/ca2.crl")" "still serving the running configuration"
+# Nor may a reload change a CRL's scope under the base of its next delta (RFC 5280 5.2.4).
+sed -i 's/name = "ca2x"; issuer = "ca2"/name = "ca2"; issuer = "ca2"/; s#idp = "http://127.0.0.1:8082/crl/ca1.crl"#idp = "http://127.0.0.1:8082/crl/ca1-other.crl"#' "$CONF"
+grep -q 'ca1-other.crl' "$CONF" || fail "configuration not edited"
+kill -HUP "$crlgen2_pid"
+for ((i = 0; i < 50; i++)); do grep -q "a CRL's scope" "$T/crlgen2.log" && break; sleep 0.1; done
+expect_grep "reload: a CRL's scope .idp, serial_from, serial_to. changed: restart crlgen" "$T/crlgen2.log" \
+	"scope change refused on reload"
 daemon_stop crlgen2 || fail "crlgen did not exit 0 on SIGTERM"
 done_ok
