@@ -49,8 +49,9 @@ static size_t put_ext(uint8_t *out, const uint8_t *oid, size_t oidlen, int criti
 	return n;
 }
 
-/* Entry header, serial, time, then extensions: SEQUENCE header, reasonCode (12 octets), invalidityDate (24). */
-_Static_assert(2 + DER_SERIAL_MAX + DER_TIME_MAX + 2 + 12 + 24 <= CRL_ENTRY_DER_MAX, "entry buffer too small");
+/* Entry header, serial, time, then extensions: SEQUENCE header, reasonCode (12 octets), invalidityDate (26: 2 for
+ * the SEQUENCE, 5 for the OID, 2 for the OCTET STRING, 17 for the GeneralizedTime). */
+_Static_assert(2 + DER_SERIAL_MAX + DER_TIME_MAX + 2 + 12 + 26 <= CRL_ENTRY_DER_MAX, "entry buffer too small");
 
 /* The last revocationDate encoded: revocations come in batches sharing a time. */
 struct time_cache {
@@ -60,13 +61,15 @@ struct time_cache {
 };
 
 /* One revokedCertificates entry (RFC 5280 5.1.2.6) into out (CRL_ENTRY_DER_MAX octets). Returns its length or
- * 0 when a time cannot be encoded. */
+ * 0 when a time or the serial cannot be encoded. */
 static size_t entry_encode(uint8_t *out, const struct crl_entry *e, struct time_cache *tc)
 {
 	uint8_t body[CRL_ENTRY_DER_MAX], exts[96], val[DER_TIME_MAX];
 	size_t n = 0, x = 0, t;
 
-	n += der_put_serial(body + n, &e->serial);
+	n = der_put_serial(body, &e->serial);
+	if (n == 0)
+		return 0; /* longer than LIM_SERIAL_MAX: the store refuses those, never emit an entry without one */
 	if (tc->len == 0 || tc->t != e->revoked_at) {
 		tc->len = der_put_time(tc->der, e->revoked_at, 0);
 		tc->t = e->revoked_at;
@@ -99,7 +102,7 @@ struct pass {
 	uint64_t count;
 	uint64_t bytes;
 	uint64_t fp;     /* fingerprint of the encoded entries */
-	int bad_time;
+	int bad_entry;
 	struct time_cache tc;
 	struct writer *w; /* pass 2 only */
 };
@@ -194,7 +197,7 @@ static int pass_emit(void *ctx, const struct crl_entry *e)
 	size_t n = entry_encode(der, e, &ps->tc);
 
 	if (n == 0) {
-		ps->bad_time = 1;
+		ps->bad_entry = 1;
 		return VA_ERR_RANGE;
 	}
 	ps->count++;
@@ -297,7 +300,7 @@ int crl_build(const struct crl_params *p, crl_source_fn src, void *src_arg, cons
 	/* Pass 1: lengths only. */
 	rc = src(src_arg, pass_emit, &p1);
 	if (rc != 0)
-		return p1.bad_time ? VA_ERR_RANGE : rc;
+		return p1.bad_entry ? VA_ERR_RANGE : rc;
 
 	/* The fixed parts: version v2 (RFC 5280 5.1.2.1: MUST be v2 when extensions are used), signature, issuer,
 	 * thisUpdate, nextUpdate. */
@@ -346,7 +349,7 @@ int crl_build(const struct crl_params *p, crl_source_fn src, void *src_arg, cons
 	p2.w = &w;
 	rc = src(src_arg, pass_emit, &p2);
 	if (rc != 0) {
-		rc = p2.bad_time ? VA_ERR_RANGE : rc;
+		rc = p2.bad_entry ? VA_ERR_RANGE : rc;
 		goto out;
 	}
 	if (p2.count != p1.count || p2.bytes != p1.bytes || p2.fp != p1.fp) {
