@@ -579,6 +579,108 @@ static void test_map_growth_with_reader(void **state)
 	store_close(st);
 }
 
+/* ---- trimming the map inside a walk while another process grows it ---- */
+
+/* Child: waits for 'g', grows the map well past the parent's (GROW_N certificates), answers 'd'. */
+static int map_grower(const char *dir, uint32_t ca, int go_fd, int done_fd)
+{
+	int err;
+	store *st;
+	store_batch *b;
+	struct store_cert_rec g = tsl_good(1900000000);
+
+	if (read_byte(go_fd) != 'g')
+		return 10;
+	st = store_open(dir, STORE_RDWR, 64 * 1024, &err);
+	if (st == NULL)
+		return 11;
+	b = store_batch_begin(st, &err);
+	for (uint64_t i = 0; b != NULL && i < GROW_N; i++) {
+		struct store_serial s = tsl_serial_rand(11, i);
+		if (store_batch_put(b, ca, &s, &g) != 0)
+			return 12;
+	}
+	if (b == NULL || store_batch_end(b, 1) != 0)
+		return 13;
+	store_close(st);
+	write_byte(done_fd, 'd');
+	return 0;
+}
+
+struct trim_walk {
+	store *st;
+	int go_fd, done_fd;
+	int visits, trims, trim_rc;
+};
+
+/* crlgen's callback does this: trims the map every so many records, inside the walk's read transaction. */
+static int trim_walk_cb(void *arg, const struct store_serial *serial, const struct store_cert_rec *rec)
+{
+	struct trim_walk *w = arg;
+
+	(void)serial;
+	(void)rec;
+	if (w->visits++ == 0) {
+		write_byte(w->go_fd, 'g');
+		if (read_byte(w->done_fd) != 'd')
+			return VA_ERR_IO;
+		w->trim_rc = store_map_trim(w->st);
+		w->trims++;
+	}
+	return 0;
+}
+
+/* The map grown by another process while a walk holds this one's read transaction: store_map_trim inside the walk
+ * used to try to adopt the new size, waiting for the walk's own map_lock for ever (alarm turns that into a
+ * failure). It must return (the trim is skipped), and the walk must finish with every entry. */
+static void test_trim_inside_walk_map_grown(void **state)
+{
+	struct fx *f = *state;
+	int go[2], done[2], err;
+	pid_t pid;
+	store *st;
+	struct trim_walk w = { 0 };
+	struct store_cert_rec rv = tsl_revoked(1900000000, 1, 1700000000);
+
+	st = store_open(f->dir, STORE_RDWR, 64 * 1024, &err);
+	assert_non_null(st);
+	for (uint64_t i = 1; i <= 20; i++) {
+		struct store_serial s = tsl_serial(i);
+		assert_int_equal(store_cert_add(st, f->ca, &s, &rv), 0);
+	}
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(done), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(go[1]);
+		close(done[0]);
+		_exit(map_grower(f->dir, f->ca, go[0], done[1]));
+	}
+	close(go[0]);
+	close(done[1]);
+	w.st = st;
+	w.go_fd = go[1];
+	w.done_fd = done[0];
+	alarm(60);
+	assert_int_equal(store_revoked_foreach(st, f->ca, trim_walk_cb, &w), 0);
+	alarm(0);
+	assert_int_equal(w.visits, 20);
+	assert_int_equal(w.trims, 1);
+	assert_int_not_equal(w.trim_rc, 0); /* skipped: the map was resized under the walk */
+	/* After the walk, the next read adopts the grown map and a trim works again. */
+	struct store_serial s1 = tsl_serial(1);
+	struct store_cert_rec r;
+	assert_int_equal(store_cert_get(st, f->ca, &s1, &r), 0);
+	assert_int_equal(store_map_trim(st), 0);
+	int status = wait_child(pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	close(go[1]);
+	close(done[0]);
+	store_close(st);
+}
+
 /* ---- stale reader slots ---- */
 
 /* Child: opens, reads (taking a reader slot, kept by its cached transaction), says so, then waits. */
@@ -687,6 +789,7 @@ int main(void)
 		T(test_sigkill_during_import),
 		T(test_map_growth_with_reader),
 		T(test_reindex_under_reader),
+		T(test_trim_inside_walk_map_grown),
 		T(test_stale_reader_cleared),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
