@@ -373,19 +373,11 @@ static int open_dbs(store *st, int create, int reindex, int *upgrade)
 		*upgrade = 1;
 	} else if (ver == STORE_SCHEMA_VERSION) {
 		/* Created only with a new store: an index missing from an existing one would list nothing. */
-		rc = mdb_dbi_open(txn, "revoked", fresh ? MDB_CREATE : 0, &st->db_revoked);
-		if (rc == MDB_NOTFOUND && reindex) {
-			rc = 0;
-		} else if (rc == MDB_NOTFOUND) {
-			log_err("store: database 'revoked' missing in a store of schema %u; `vactl reindex` rebuilds it",
-				(unsigned)ver);
-			rc = VA_ERR_SCHEMA;
+		rc = store_revidx_open(st, txn, fresh ? MDB_CREATE : 0, reindex);
+		if (rc < 0)
 			goto out;
-		} else if ((rc = store_lmdb_err(rc, "opening a database")) != 0) {
-			goto out;
-		} else {
-			st->has_revidx = 1;
-		}
+		st->has_revidx = rc == 0;
+		rc = 0;
 	} else {
 		log_err("store: schema version %u, this program uses %u (and upgrades %u)", (unsigned)ver,
 			(unsigned)STORE_SCHEMA_VERSION, (unsigned)STORE_SCHEMA_NO_REVIDX);

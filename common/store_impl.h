@@ -121,6 +121,9 @@ int store_schema_put(store *st, MDB_txn *txn, uint32_t ver);
  * inside the write transaction that writes the record: val (the encoded record) lists key with it, NULL
  * removes it. */
 int store_revidx_set(store *st, MDB_txn *txn, const uint8_t *key, size_t klen, const uint8_t *val);
+/* Opens the index of a schema-2 store into st->db_revoked (flags: MDB_CREATE for a new store). 0: open;
+ * 1: missing and missing_ok (a reindex will create it); VA_ERR_SCHEMA: missing, logged with the repair to run. */
+int store_revidx_open(store *st, MDB_txn *txn, unsigned flags, int missing_ok);
 /* Opens (creating it if needed) the index of a store of schema STORE_SCHEMA_NO_REVIDX, fills it from `certs`
  * and sets the current schema, all in one write transaction; a store another process upgraded meanwhile only
  * gets its index opened. Sets st->db_revoked and st->has_revidx. Called by store_open before the handle is

@@ -104,6 +104,20 @@ out:
 	return rc;
 }
 
+int store_revidx_open(store *st, MDB_txn *txn, unsigned flags, int missing_ok)
+{
+	int rc = mdb_dbi_open(txn, "revoked", flags, &st->db_revoked);
+
+	if (rc == MDB_NOTFOUND && missing_ok)
+		return 1;
+	if (rc == MDB_NOTFOUND) {
+		log_err("store: database 'revoked' missing in a store of schema %u; `vactl reindex` rebuilds it",
+			(unsigned)STORE_SCHEMA_VERSION);
+		return VA_ERR_SCHEMA;
+	}
+	return store_lmdb_err(rc, "opening the revoked index");
+}
+
 struct upgrade {
 	uint64_t listed;
 	int upgraded;
@@ -121,13 +135,7 @@ static int upgrade_txn(store *st, MDB_txn *txn, void *arg)
 		return rc == VA_ERR_NOTFOUND ? VA_ERR_SCHEMA : rc;
 	if (ver == STORE_SCHEMA_VERSION) {
 		/* Another process upgraded it since this one read the version. */
-		rc = mdb_dbi_open(txn, "revoked", 0, &st->db_revoked);
-		if (rc == MDB_NOTFOUND) {
-			log_err("store: database 'revoked' missing in a store of schema %u; `vactl reindex` rebuilds it",
-				(unsigned)ver);
-			return VA_ERR_SCHEMA;
-		}
-		return store_lmdb_err(rc, "opening the revoked index");
+		return store_revidx_open(st, txn, 0, 0);
 	}
 	if (ver != STORE_SCHEMA_NO_REVIDX)
 		return VA_ERR_SCHEMA;
