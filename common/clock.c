@@ -18,6 +18,14 @@ time_t clock_now_sec(void)
 	return clock_now().tv_sec;
 }
 
+int64_t clock_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void clock_set_source(clock_source_fn fn, void *arg)
 {
 	clock_src = fn;

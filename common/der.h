@@ -56,6 +56,14 @@ struct store_serial;
 /* der_hdr_parse: the octets given end inside the header. */
 #define DER_NEED_MORE 1
 
+/* In a parser of untrusted DER: any step that fails (non-zero) makes the whole input invalid, whatever the step's
+ * own error was, so that a malformed request never reports anything but VA_ERR_INVAL. */
+#define DER_GUARD(x)                         \
+	do {                                 \
+		if ((x) != 0)                \
+			return VA_ERR_INVAL; \
+	} while (0)
+
 /* ---- reader ---- */
 
 struct der_cur {

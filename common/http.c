@@ -314,6 +314,7 @@ other:
 	metrics_counter_inc(atomic_load_explicit(&rt->other, memory_order_acquire));
 }
 
+/* Seconds, not clock_mono_ms(): the latency histogram has buckets down to 100 us, finer than a millisecond. */
 static double http_elapsed(const struct timespec *t0)
 {
 	struct timespec t1;

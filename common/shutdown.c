@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "va_limits.h"
 
@@ -37,14 +38,6 @@ static atomic_uint shutdown_drain_s = LIM_HTTP_DRAIN_TIMEOUT_DEFAULT;
  * phase with the start of the next one if they change at that very moment; it is a log line, not a decision. */
 static _Atomic(const char *) shutdown_phase_cur = "start";
 static _Atomic long long shutdown_phase_since;
-
-static long long shutdown_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static struct timespec shutdown_ts(long long ms)
 {
@@ -72,7 +65,7 @@ static const char *shutdown_signame(int sig)
 
 const char *shutdown_phase_set(const char *phase)
 {
-	atomic_store(&shutdown_phase_since, shutdown_ms());
+	atomic_store(&shutdown_phase_since, clock_mono_ms());
 	return atomic_exchange(&shutdown_phase_cur, phase);
 }
 
@@ -95,7 +88,7 @@ void shutdown_set_drain_timeout(unsigned seconds)
  * PKCS#11 module's cleanups under the thread that is stuck in them, and could hang there too. */
 static _Noreturn void shutdown_die(const char *what, const char *sig, long long since_ms)
 {
-	long long now = shutdown_ms();
+	long long now = clock_mono_ms();
 	const char *phase = atomic_load(&shutdown_phase_cur);
 	long long in_phase = now - atomic_load(&shutdown_phase_since);
 
@@ -130,7 +123,7 @@ static void *shutdown_thread_main(void *arg)
 		if (first_sig == NULL) {
 			sig = sigwaitinfo(&set, &si);
 		} else {
-			long long left = deadline - shutdown_ms();
+			long long left = deadline - clock_mono_ms();
 			struct timespec ts;
 
 			if (left <= 0)
@@ -150,14 +143,14 @@ static void *shutdown_thread_main(void *arg)
 		if (first_sig == NULL) {
 			unsigned drain = atomic_load(&shutdown_drain_s);
 
-			first = shutdown_ms();
+			first = clock_mono_ms();
 			first_sig = shutdown_signame(sig);
 			deadline = first + (long long)drain * 1000 + LIM_SHUTDOWN_GRACE_MS;
 			log_info("shutdown: %s: stopping; the process ends within %.1f s (drain_timeout %u s + %.1f s)",
 				 first_sig, (double)(deadline - first) / 1000.0, drain, LIM_SHUTDOWN_GRACE_MS / 1000.0);
 			atomic_store(&shutdown_term_seen, 1);
 			shutdown_post(&shutdown_term);
-		} else if (shutdown_ms() - first >= LIM_SHUTDOWN_REPEAT_MS) {
+		} else if (clock_mono_ms() - first >= LIM_SHUTDOWN_REPEAT_MS) {
 			shutdown_die(sig == SIGINT ? "SIGINT repeated" : "SIGTERM repeated", first_sig, first);
 		}
 		/* Sooner: the same request delivered twice (terminal and supervisor), nothing to do. */
@@ -187,7 +180,7 @@ int shutdown_start(void)
 	if (atomic_load(&shutdown_started))
 		goto out;
 	/* The first phase ("start", unless the daemon named one) runs from here, not from the clock's origin. */
-	atomic_compare_exchange_strong(&shutdown_phase_since, &never, shutdown_ms());
+	atomic_compare_exchange_strong(&shutdown_phase_since, &never, clock_mono_ms());
 	shutdown_sigset(&set);
 	/* Blocked first: from here a signal stays pending until the signal thread takes it. */
 	pthread_sigmask(SIG_BLOCK, &set, &old);
@@ -219,7 +212,7 @@ static enum shutdown_event shutdown_wait(long long timeout_ms)
 	struct timespec dl;
 	enum shutdown_event ev = SHUTDOWN_EV_NONE;
 
-	dl = shutdown_ts(shutdown_ms() + (timeout_ms > 0 ? timeout_ms : 0));
+	dl = shutdown_ts(clock_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0));
 	pthread_mutex_lock(&shutdown_mu);
 	while (!shutdown_term && !shutdown_hup && timeout_ms != 0) {
 		int rc = timeout_ms < 0 ? pthread_cond_wait(&shutdown_cv, &shutdown_mu)
@@ -246,10 +239,10 @@ int shutdown_loop(int (*reload)(void *arg), void (*tick)(void *arg), unsigned ti
 
 	if (!atomic_load(&shutdown_started))
 		return VA_ERR_INVAL;
-	next = shutdown_ms() + period;
+	next = clock_mono_ms() + period;
 	for (;;) {
 		shutdown_phase_set("idle");
-		now = shutdown_ms();
+		now = clock_mono_ms();
 		ev = shutdown_wait(tick == NULL ? -1 : next > now ? next - now : 0);
 		if (ev == SHUTDOWN_EV_TERM)
 			break;
@@ -264,7 +257,7 @@ int shutdown_loop(int (*reload)(void *arg), void (*tick)(void *arg), unsigned ti
 			}
 			continue;
 		}
-		now = shutdown_ms();
+		now = clock_mono_ms();
 		if (tick != NULL && now >= next) {
 			shutdown_phase_set("tick");
 			tick(arg);

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
@@ -43,14 +42,6 @@ static void exidx_init(void)
 {
 	rsa_exidx = RSA_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 	ec_exidx = EC_KEY_get_ex_new_index(0, NULL, NULL, NULL, NULL);
-}
-
-int64_t signer_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- forwarding methods ---- */

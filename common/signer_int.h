@@ -62,8 +62,6 @@ struct signer {
 	int bad_pin_set;
 };
 
-/* Monotonic milliseconds. */
-int64_t signer_mono_ms(void);
 /* Key/certificate match: signs a fixed digest with key and verifies it with the certificate's key.
  * Returns 0, VA_ERR_SIGNER (mismatch) or the signing error. */
 int signer_check_match(signer *s, EVP_PKEY *key);

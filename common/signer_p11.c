@@ -34,6 +34,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
+#include "clock.h"
 #include "va_limits.h"
 #include "log.h"
 #include "signer_int.h"
@@ -372,7 +373,7 @@ static void module_reload_locked(struct p11_module *m, enum log_level level)
 		gen_free(m, old);
 	}
 	m->gen = gen_load(m->path, level);
-	m->last_load_ms = signer_mono_ms();
+	m->last_load_ms = clock_mono_ms();
 	m->reloading = 0;
 	pthread_cond_broadcast(&m->cond);
 }
@@ -535,7 +536,7 @@ static int others_bound(const struct p11_module *m, const signer *s)
 static int connect_locked(signer *s)
 {
 	struct p11_module *m = s->mod;
-	int64_t now = signer_mono_ms(), since = now - m->last_load_ms;
+	int64_t now = clock_mono_ms(), since = now - m->last_load_ms;
 	int need = m->gen == NULL || m->gen->broken;
 
 	if (!need && slot_find(m->gen, &s->uri) == NULL) {
@@ -595,7 +596,7 @@ int p11_attach(signer *s)
 	s->mod = m;
 	s->mod_next = m->signers;
 	m->signers = s;
-	s->last_attempt_ms = signer_mono_ms();
+	s->last_attempt_ms = clock_mono_ms();
 	s->last_warn_ms = s->last_attempt_ms;
 	s->loud = 1;
 	rc = connect_locked(s);
@@ -656,7 +657,7 @@ EVP_PKEY *p11_acquire(signer *s, int *err)
 	while (m->reloading)
 		pthread_cond_wait(&m->cond, &m->lock);
 	if (s->bind == NULL || m->gen == NULL || s->bind->gen != m->gen || m->gen->broken) {
-		int64_t now = signer_mono_ms();
+		int64_t now = clock_mono_ms();
 		int was_down = atomic_load(&s->down);
 
 		if (was_down && now - s->last_attempt_ms < P11_RETRY_MS) {

@@ -154,8 +154,8 @@ static int entry_check(struct der_cur whole)
 	if (der_expect(&whole, DER_SEQUENCE, &t) != 0 || whole.len != 0)
 		return VA_ERR_INVAL;
 	der_enter(&t, &ent);
-	/* RFC 5280 4.1.2.2: at most 20 octets; accept what the store accepts. */
-	if (der_expect(&ent, DER_INTEGER, &t) != 0 || t.len == 0 || t.len > LIM_SERIAL_MAX + 1)
+	/* RFC 5280 4.1.2.2: at most 20 octets; accept what the store accepts. Minimal, like every other INTEGER. */
+	if (der_expect(&ent, DER_INTEGER, &t) != 0 || der_int_check(&t) != 0 || t.len > LIM_SERIAL_MAX + 1)
 		return VA_ERR_INVAL;
 	if (time_get(&ent, &tm) != 0)
 		return VA_ERR_INVAL;

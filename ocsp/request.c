@@ -21,12 +21,6 @@ static const struct {
 /* id-pkix-ocsp-nonce 1.3.6.1.5.5.7.48.1.2 */
 static const uint8_t oid_nonce[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x02 };
 
-#define GUARD(x)                              \
-	do {                                  \
-		if ((x) != 0)                 \
-			return VA_ERR_INVAL;  \
-	} while (0)
-
 static int certid_parse(const struct der_tlv *t, struct ocsp_certid *id)
 {
 	struct der_cur c, ac;
@@ -38,17 +32,17 @@ static int certid_parse(const struct der_tlv *t, struct ocsp_certid *id)
 	if (t->raw_len > OCSP_CERTID_MAX)
 		return VA_ERR_INVAL;
 	der_enter(t, &c);
-	GUARD(der_expect(&c, DER_SEQUENCE, &alg));
-	GUARD(der_expect(&c, DER_OCTET_STRING, &nh));
-	GUARD(der_expect(&c, DER_OCTET_STRING, &kh));
-	GUARD(der_expect(&c, DER_INTEGER, &ser));
+	DER_GUARD(der_expect(&c, DER_SEQUENCE, &alg));
+	DER_GUARD(der_expect(&c, DER_OCTET_STRING, &nh));
+	DER_GUARD(der_expect(&c, DER_OCTET_STRING, &kh));
+	DER_GUARD(der_expect(&c, DER_INTEGER, &ser));
 	if (c.len != 0)
 		return VA_ERR_INVAL;
 	der_enter(&alg, &ac);
-	GUARD(der_expect(&ac, DER_OID, &oid));
+	DER_GUARD(der_expect(&ac, DER_OID, &oid));
 	/* Parameters: absent or NULL for the SHA family (RFC 5754 2); anything else is not a hash we know. */
 	if (ac.len != 0) {
-		GUARD(der_expect(&ac, DER_NULL, &par));
+		DER_GUARD(der_expect(&ac, DER_NULL, &par));
 		if (par.len != 0 || ac.len != 0)
 			return VA_ERR_INVAL;
 	}
@@ -62,7 +56,7 @@ static int certid_parse(const struct der_tlv *t, struct ocsp_certid *id)
 	id->key_hash_len = kh.len;
 	/* X.690 8.3.2: an INTEGER is encoded in the fewest octets; a non-minimal serial would make the echoed
 	 * CertID differ from the one we cache under. */
-	GUARD(der_int_check(&ser));
+	DER_GUARD(der_int_check(&ser));
 	if (store_serial_from_der(&id->serial, ser.c, ser.len) != 0)
 		return VA_ERR_INVAL;
 	return 0;
@@ -81,9 +75,9 @@ static int extensions_parse(const struct der_tlv *t, const struct ocsp_parse_lim
 	while (c.len) {
 		int critical = 0;
 
-		GUARD(der_ext_next(&c, &oid, &crit, &val));
+		DER_GUARD(der_ext_next(&c, &oid, &crit, &val));
 		if (crit.raw != NULL)
-			GUARD(der_bool_parse(&crit, &critical));
+			DER_GUARD(der_bool_parse(&crit, &critical));
 		if (request_level && oid.len == sizeof(oid_nonce) && memcmp(oid.c, oid_nonce, oid.len) == 0) {
 			struct der_cur nc;
 			struct der_tlv n;
@@ -124,15 +118,15 @@ int ocsp_request_parse(const uint8_t *der, size_t len, const struct ocsp_parse_l
 	req->nonce_ext_len = req->nonce_len = 0;
 
 	der_init(&top, der, len);
-	GUARD(der_expect(&top, DER_SEQUENCE, &ocspreq));
+	DER_GUARD(der_expect(&top, DER_SEQUENCE, &ocspreq));
 	if (top.len != 0)
 		return VA_ERR_INVAL;
 	der_enter(&ocspreq, &rc);
-	GUARD(der_expect(&rc, DER_SEQUENCE, &tbs));
+	DER_GUARD(der_expect(&rc, DER_SEQUENCE, &tbs));
 	/* optionalSignature [0] EXPLICIT Signature: we do not require signed requests (RFC 6960 4.1.2) and ignore it,
 	 * but it must be well-formed DER. */
 	if (rc.len != 0) {
-		GUARD(der_expect(&rc, DER_CTX(0), &t));
+		DER_GUARD(der_expect(&rc, DER_CTX(0), &t));
 		if (rc.len != 0)
 			return VA_ERR_INVAL;
 	}
@@ -142,26 +136,26 @@ int ocsp_request_parse(const uint8_t *der, size_t len, const struct ocsp_parse_l
 		struct der_cur vc;
 		struct der_tlv v;
 
-		GUARD(der_next(&tc, &t));
+		DER_GUARD(der_next(&tc, &t));
 		der_enter(&t, &vc);
-		GUARD(der_expect(&vc, DER_INTEGER, &v));
+		DER_GUARD(der_expect(&vc, DER_INTEGER, &v));
 		if (vc.len != 0 || v.len != 1 || v.c[0] != 0)
 			return VA_ERR_INVAL;
 	}
 	/* requestorName [1] EXPLICIT GeneralName OPTIONAL: informational only. */
 	if (der_peek(&tc) == DER_CTX(1))
-		GUARD(der_next(&tc, &t));
-	GUARD(der_expect(&tc, DER_SEQUENCE, &list));
+		DER_GUARD(der_next(&tc, &t));
+	DER_GUARD(der_expect(&tc, DER_SEQUENCE, &list));
 	if (der_peek(&tc) == DER_CTX(2)) {
 		struct der_cur xc;
 		struct der_tlv exts;
 
-		GUARD(der_next(&tc, &t));
+		DER_GUARD(der_next(&tc, &t));
 		der_enter(&t, &xc);
-		GUARD(der_expect(&xc, DER_SEQUENCE, &exts));
+		DER_GUARD(der_expect(&xc, DER_SEQUENCE, &exts));
 		if (xc.len != 0)
 			return VA_ERR_INVAL;
-		GUARD(extensions_parse(&exts, lim, req, 1));
+		DER_GUARD(extensions_parse(&exts, lim, req, 1));
 	}
 	if (tc.len != 0)
 		return VA_ERR_INVAL;
@@ -172,22 +166,22 @@ int ocsp_request_parse(const uint8_t *der, size_t len, const struct ocsp_parse_l
 
 		if (req->ncertids >= lim->max_certids || req->ncertids >= LIM_OCSP_CERTIDS_MAX)
 			return VA_ERR_INVAL;
-		GUARD(der_expect(&lc, DER_SEQUENCE, &one));
+		DER_GUARD(der_expect(&lc, DER_SEQUENCE, &one));
 		der_enter(&one, &qc);
-		GUARD(der_expect(&qc, DER_SEQUENCE, &cid));
+		DER_GUARD(der_expect(&qc, DER_SEQUENCE, &cid));
 		id = &req->certids[req->ncertids];
-		GUARD(certid_parse(&cid, id));
+		DER_GUARD(certid_parse(&cid, id));
 		/* singleRequestExtensions [0] EXPLICIT: none is defined that we act on; critical ones are refused. */
 		if (der_peek(&qc) == DER_CTX(0)) {
 			struct der_cur xc;
 			struct der_tlv exts;
 
-			GUARD(der_next(&qc, &t));
+			DER_GUARD(der_next(&qc, &t));
 			der_enter(&t, &xc);
-			GUARD(der_expect(&xc, DER_SEQUENCE, &exts));
+			DER_GUARD(der_expect(&xc, DER_SEQUENCE, &exts));
 			if (xc.len != 0)
 				return VA_ERR_INVAL;
-			GUARD(extensions_parse(&exts, lim, req, 0));
+			DER_GUARD(extensions_parse(&exts, lim, req, 0));
 		}
 		if (qc.len != 0)
 			return VA_ERR_INVAL;

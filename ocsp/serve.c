@@ -269,13 +269,10 @@ static int ocspd_reload(void *arg)
 }
 
 /* What is left, in milliseconds, of http.drain_timeout since the shutdown began at t0. */
-static unsigned drain_left_ms(const struct ocspd *d, const struct timespec *t0)
+static unsigned drain_left_ms(const struct ocspd *d, int64_t t0)
 {
-	struct timespec now;
-	long long spent, limit = (long long)d->conf->http.drain_timeout * 1000;
+	int64_t spent = clock_mono_ms() - t0, limit = (int64_t)d->conf->http.drain_timeout * 1000;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	spent = (long long)(now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
 	return spent >= limit ? 0 : (unsigned)(limit - spent);
 }
 
@@ -284,7 +281,7 @@ int ocspd_run(const char *path, int check_only)
 	struct ocspd d;
 	struct http_route route = { "/", HTTP_GET | HTTP_POST, ocsp_handler, &d };
 	http_server *srv = NULL;
-	struct timespec t0;
+	int64_t t0;
 	int rc, ex = 1;
 
 	memset(&d, 0, sizeof(d));
@@ -326,7 +323,7 @@ int ocspd_run(const char *path, int check_only)
 	rc = shutdown_loop(ocspd_reload, ocspd_tick, 200, &d);
 	ex = rc == 0 ? 0 : 1;
 out:
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = clock_mono_ms();
 	shutdown_phase_set("drain");
 	/* Pre-production is only an optimisation: it stops now, so that it has the whole drain to end its signature. */
 	ocsp_responder_stop_request(d.r);
@@ -338,7 +335,7 @@ out:
 	}
 	/* Pre-production signs too, and may be the one stuck: it gets what is left of the drain; the same ending. */
 	shutdown_phase_set("stopping pre-production");
-	if (d.r != NULL && ocsp_responder_stop(d.r, drain_left_ms(&d, &t0)) != VA_OK) {
+	if (d.r != NULL && ocsp_responder_stop(d.r, drain_left_ms(&d, t0)) != VA_OK) {
 		log_err("ocspd: exiting with pre-production still running");
 		_exit(1);
 	}

@@ -146,12 +146,6 @@ struct req_fields {
 	int critical_ext;       /* some extension is marked critical */
 };
 
-#define GUARD(x)                             \
-	do {                                 \
-		if ((x) != 0)                \
-			return VA_ERR_INVAL; \
-	} while (0)
-
 /* BOOLEAN: one octet. DER's TRUE is 0xFF (X.690 11.1), but d2i_TS_REQ read any non-zero octet as TRUE and a
  * client that encodes TRUE as 0x01 gets what it asked for. */
 static int bool_decode(const struct der_tlv *t, int *v)
@@ -172,10 +166,10 @@ static int extensions_decode(const struct der_tlv *exts, int *critical)
 
 	der_enter(exts, &c);
 	while (c.len > 0) {
-		GUARD(der_ext_next(&c, &oid, &crit, &val));
-		GUARD(der_oid_check(&oid));
+		DER_GUARD(der_ext_next(&c, &oid, &crit, &val));
+		DER_GUARD(der_oid_check(&oid));
 		if (crit.raw != NULL) {
-			GUARD(bool_decode(&crit, &v));
+			DER_GUARD(bool_decode(&crit, &v));
 			*critical |= v;
 		}
 	}
@@ -190,15 +184,15 @@ static int imprint_decode(struct req_fields *f)
 	struct der_tlv alg;
 
 	der_enter(&f->imprint, &mi);
-	GUARD(der_expect(&mi, DER_SEQUENCE, &alg));
-	GUARD(der_expect(&mi, DER_OCTET_STRING, &f->hashed));
+	DER_GUARD(der_expect(&mi, DER_SEQUENCE, &alg));
+	DER_GUARD(der_expect(&mi, DER_OCTET_STRING, &f->hashed));
 	if (mi.len != 0)
 		return VA_ERR_INVAL;
 	der_enter(&alg, &ai);
-	GUARD(der_expect(&ai, DER_OID, &f->alg));
-	GUARD(der_oid_check(&f->alg));
+	DER_GUARD(der_expect(&ai, DER_OID, &f->alg));
+	DER_GUARD(der_oid_check(&f->alg));
 	if (ai.len > 0) {
-		GUARD(der_next(&ai, &f->params));
+		DER_GUARD(der_next(&ai, &f->params));
 		f->has_params = 1;
 		/* X.690 8.8.2: NULL has no content. Other parameters are refused later (badAlg), whatever they hold. */
 		if (ai.len != 0 || (f->params.tag == DER_NULL && f->params.len != 0))
@@ -217,33 +211,33 @@ static int req_decode(const uint8_t *der, size_t len, struct req_fields *f)
 
 	memset(f, 0, sizeof(*f));
 	der_init(&top, der, len);
-	GUARD(der_expect(&top, DER_SEQUENCE, &seq));
+	DER_GUARD(der_expect(&top, DER_SEQUENCE, &seq));
 	/* A TimeStampReq is the whole body: trailing octets mean the client and we disagree on what was sent. */
 	if (top.len != 0)
 		return VA_ERR_INVAL;
 	der_enter(&seq, &rq);
-	GUARD(der_expect(&rq, DER_INTEGER, &f->version));
-	GUARD(der_int_check(&f->version));
-	GUARD(der_expect(&rq, DER_SEQUENCE, &f->imprint));
-	GUARD(imprint_decode(f));
+	DER_GUARD(der_expect(&rq, DER_INTEGER, &f->version));
+	DER_GUARD(der_int_check(&f->version));
+	DER_GUARD(der_expect(&rq, DER_SEQUENCE, &f->imprint));
+	DER_GUARD(imprint_decode(f));
 	if (der_peek(&rq) == DER_OID) {
-		GUARD(der_next(&rq, &f->policy));
-		GUARD(der_oid_check(&f->policy));
+		DER_GUARD(der_next(&rq, &f->policy));
+		DER_GUARD(der_oid_check(&f->policy));
 		f->has_policy = 1;
 	}
 	if (der_peek(&rq) == DER_INTEGER) {
-		GUARD(der_next(&rq, &f->nonce));
-		GUARD(der_int_check(&f->nonce));
+		DER_GUARD(der_next(&rq, &f->nonce));
+		DER_GUARD(der_int_check(&f->nonce));
 		f->has_nonce = 1;
 	}
 	/* certReq DEFAULT FALSE: DER leaves FALSE out (X.690 11.5), clients may still send it. */
 	if (der_peek(&rq) == DER_BOOLEAN) {
-		GUARD(der_next(&rq, &t));
-		GUARD(bool_decode(&t, &f->cert_req));
+		DER_GUARD(der_next(&rq, &t));
+		DER_GUARD(bool_decode(&t, &f->cert_req));
 	}
 	if (der_peek(&rq) == DER_CTX(0)) {
-		GUARD(der_next(&rq, &t));
-		GUARD(extensions_decode(&t, &f->critical_ext));
+		DER_GUARD(der_next(&rq, &t));
+		DER_GUARD(extensions_decode(&t, &f->critical_ext));
 	}
 	if (rq.len != 0)
 		return VA_ERR_INVAL;

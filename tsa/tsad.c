@@ -308,11 +308,8 @@ static int sign_cb(void *arg, const EVP_MD *md, const uint8_t *data, size_t len,
  * loaded TSA in trouble does not bury its log. */
 static int err_log_due(struct tsad *d)
 {
-	struct timespec ts;
-	int64_t now, last;
+	int64_t now = clock_mono_ms(), last;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	last = atomic_load(&d->last_err_log);
 	return now - last >= 1000 && atomic_compare_exchange_strong(&d->last_err_log, &last, now);
 }

@@ -581,6 +581,39 @@ static void test_verify_rejects_corruption(void **state)
 	ca_free(&ca);
 }
 
+/* A revoked entry's serial in more octets than needed (X.690 8.3.2) is refused by the walker alone: the same
+ * CRL with the serial's first octet patched to another non-zero value still walks. */
+static void test_verify_rejects_long_serial(void **state)
+{
+	static const uint8_t ser[] = { DER_INTEGER, 3, 0x5a, 0x5a, 0x5a };
+	struct ca ca;
+	struct crl_entry ents[] = { mk("5a5a5a", 1690000000, -1, 0) };
+	struct arr a = { .e = ents, .n = 1 };
+	struct crl_result res;
+	struct crl_info info;
+
+	(void)state;
+	ca_make(&ca, 1);
+	FILE *f = tmpf();
+	int fd = fileno(f);
+	assert_int_equal(crl_build(params(&ca, 1), arr_source, &a, &ca.ops, fd, &res), 0);
+	uint8_t *buf = malloc(res.file_len);
+	assert_non_null(buf);
+	assert_int_equal(pread(fd, buf, res.file_len, 0), (ssize_t)res.file_len);
+	uint8_t *at = memmem(buf, res.file_len, ser, sizeof(ser));
+	assert_non_null(at);
+	off_t first = (off_t)(at + 2 - buf);
+	uint8_t b = 0x01;
+	assert_int_equal(pwrite(fd, &b, 1, first), 1);
+	assert_int_equal(crl_verify_fd(fd, NULL, ca.name, ca.name_len, &info), 0);
+	b = 0x00;
+	assert_int_equal(pwrite(fd, &b, 1, first), 1);
+	assert_int_equal(crl_verify_fd(fd, NULL, ca.name, ca.name_len, &info), VA_ERR_INVAL);
+	free(buf);
+	fclose(f);
+	ca_free(&ca);
+}
+
 static void test_publish_atomic(void **state)
 {
 	char dir[512], tmp[4096], path[4200];
@@ -636,6 +669,7 @@ int main(void)
 		cmocka_unit_test(test_empty_and_short_header),
 		cmocka_unit_test(test_build_failures),
 		cmocka_unit_test(test_verify_rejects_corruption),
+		cmocka_unit_test(test_verify_rejects_long_serial),
 		cmocka_unit_test(test_publish_atomic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
